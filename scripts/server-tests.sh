@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The tests that need a server; run by scripts/test.sh inside a throwaway
+# cluster (scripts/with-cluster.sh sets PGHOST, PGPORT, PGUSER...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+failed=0
+passed_suites=0
+
+run_suite() {
+    local name=$1
+    shift
+    echo "-- $name"
+    if "$@"; then
+        passed_suites=$((passed_suites + 1))
+    else
+        echo "FAILED: $name"
+        failed=$((failed + 1))
+    fi
+}
+
+regress() {
+    if ! make -s installcheck; then
+        [ -f regression.diffs ] && head -200 regression.diffs
+        return 1
+    fi
+}
+
+pgtap() {
+    psql -X -q -c "DROP DATABASE IF EXISTS pg_tenancy_tap" -c "CREATE DATABASE pg_tenancy_tap"
+    pg_prove --ext .sql -d pg_tenancy_tap test/pgtap/
+}
+
+psql_suites() {
+    local status=0
+    for script in test/psql/*.sh; do
+        [ -e "$script" ] || continue
+        echo "   $script"
+        bash "$script" || status=1
+    done
+    return $status
+}
+
+no_backend_crash() {
+    # A C++ exception escaping into PostgreSQL, or a longjmp through C++ gone
+    # wrong, shows up here as a backend terminated by a signal.
+    if grep -E "terminated by signal|was terminated by exception" "$TENANCY_SERVER_LOG"; then
+        echo "the server log shows a crashed backend"
+        return 1
+    fi
+    echo "   no backend crash in $TENANCY_SERVER_LOG"
+}
+
+run_suite "pg_regress" regress
+run_suite "pgTAP" pgtap
+run_suite "psql scripts" psql_suites
+run_suite "server log" no_backend_crash
+
+echo "suites: $passed_suites passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,31 @@
+#include "identifier.hpp"
+#include "pure_cpp.hpp"
+
+namespace tenancy::core {
+
+std::string quote_identifier(std::string_view name) {
+    std::string quoted;
+    quoted.reserve(name.size() + 2);
+    quoted.push_back('"');
+    for (char c : name) {
+        if (c == '"') quoted.push_back('"');
+        quoted.push_back(c);
+    }
+    quoted.push_back('"');
+    return quoted;
+}
+
+std::string quote_literal(std::string_view text) {
+    std::string quoted;
+    quoted.reserve(text.size() + 3);
+    if (text.find('\\') != std::string_view::npos) quoted.push_back('E');
+    quoted.push_back('\'');
+    for (char c : text) {
+        if (c == '\'' || c == '\\') quoted.push_back(c);
+        quoted.push_back(c);
+    }
+    quoted.push_back('\'');
+    return quoted;
+}
+
+}  // namespace tenancy::core

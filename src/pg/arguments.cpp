@@ -1,0 +1,47 @@
+#include "arguments.hpp"
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "error_boundary.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+[[noreturn]] void throw_null_argument(const char* name) {
+    throw core::Error(core::sqlstate::null_value_not_allowed,
+                      fmt::format("{} must not be null", name));
+}
+
+}  // namespace
+
+std::optional<std::string> text_argument(FunctionCallInfo fcinfo, int index) {
+    if (PG_ARGISNULL(index)) return std::nullopt;
+    text* value = call_postgres([&] { return PG_GETARG_TEXT_PP(index); });
+    return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+std::string required_text_argument(FunctionCallInfo fcinfo, int index, const char* name) {
+    std::optional<std::string> value = text_argument(fcinfo, index);
+    if (!value) throw_null_argument(name);
+    return *value;
+}
+
+bool required_bool_argument(FunctionCallInfo fcinfo, int index, const char* name) {
+    if (PG_ARGISNULL(index)) throw_null_argument(name);
+    return PG_GETARG_BOOL(index);
+}
+
+std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index) {
+    if (PG_ARGISNULL(index)) return std::nullopt;
+    return PG_GETARG_INT64(index);
+}
+
+Datum text_datum(std::string_view text) {
+    return call_postgres([&] {
+        return PointerGetDatum(cstring_to_text_with_len(text.data(), static_cast<int>(text.size())));
+    });
+}
+
+}  // namespace tenancy::pg

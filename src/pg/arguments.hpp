@@ -1,0 +1,25 @@
+// Reading SQL arguments into C++ values, and making SQL results from them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "postgres_headers.hpp"
+
+namespace tenancy::pg {
+
+// A text argument; nullopt for SQL NULL.
+std::optional<std::string> text_argument(FunctionCallInfo fcinfo, int index);
+
+// A text argument that must not be NULL (22004 names the argument otherwise).
+std::string required_text_argument(FunctionCallInfo fcinfo, int index, const char* name);
+bool required_bool_argument(FunctionCallInfo fcinfo, int index, const char* name);
+
+// A bigint argument; nullopt for SQL NULL.
+std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index);
+
+// A text Datum allocated in the current memory context.
+Datum text_datum(std::string_view text);
+
+}  // namespace tenancy::pg

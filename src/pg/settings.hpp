@@ -1,0 +1,13 @@
+// The extension's GUCs (SPEC "GUCs"), defined when the library loads.
+#pragma once
+
+namespace tenancy::pg {
+
+void define_settings();
+
+// Current values; never NULL once define_settings() has run.
+const char* tenant_name_pattern();
+const char* reserved_names();
+const char* tenant_migrations_path();
+
+}  // namespace tenancy::pg

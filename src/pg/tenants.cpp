@@ -1,0 +1,171 @@
+// The tenant lifecycle (SPEC "Tenant lifecycle"): create, rename, drop and
+// switch to tenants. Each entry point validates, locks the tenant name, does
+// the DDL and keeps the registry in step, all in the caller's transaction.
+#include <string>
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "../core/identifier.hpp"
+#include "../core/tenant_name.hpp"
+#include "arguments.hpp"
+#include "error_boundary.hpp"
+#include "own_ddl.hpp"
+#include "registry.hpp"
+#include "schema_migrations.hpp"
+#include "settings.hpp"
+#include "spi.hpp"
+#include "tenants.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+// tenancy.tenant_name_pattern, matched by PostgreSQL's own ~ operator (C
+// collation), so a pattern means here what it means in SQL.
+class PostgresNamePattern final : public core::NamePattern {
+public:
+    bool matches(std::string_view name) const override {
+        return call_postgres([&] {
+            Datum subject = PointerGetDatum(
+                cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
+            Datum pattern = CStringGetTextDatum(tenancy::pg::tenant_name_pattern());
+            return DatumGetBool(
+                DirectFunctionCall2Coll(textregexeq, C_COLLATION_OID, subject, pattern));
+        });
+    }
+};
+
+[[noreturn]] void throw_schema_exists(const std::string& schema, const char* hint) {
+    throw core::Error(core::sqlstate::duplicate_schema,
+                      fmt::format("schema \"{}\" already exists", schema), "", hint);
+}
+
+// Runs DDL with client_min_messages at WARNING, so DROP SCHEMA ... CASCADE
+// does not list every object of the tenant; the setting is restored after.
+void execute_quietly(const std::string& sql) {
+    int nest_level = call_postgres([] {
+        int level = NewGUCNestLevel();
+        set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+    spi::execute(sql);
+    call_postgres([&] { AtEOXact_GUC(true, nest_level); });
+}
+
+}  // namespace
+
+void check_tenant_name(std::optional<std::string_view> name) {
+    PostgresNamePattern pattern;
+    core::TenantNameRules rules(pattern, core::parse_reserved_names(reserved_names()));
+    rules.check(name);
+}
+
+void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists) {
+    registry::lock_tenant(tenant);
+    bool schema_exists = registry::schema_exists(tenant);
+    if (schema_exists && !if_not_exists)
+        throw_schema_exists(tenant, "Use if_not_exists => true to adopt an existing schema as a tenant.");
+
+    OwnDdlScope own_ddl;
+    if (!schema_exists) spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant));
+    registry::add(tenant);
+    schema_migrations::ensure_table(tenant);
+}
+
+void rename_registered_tenant(const std::string& tenant, const std::string& new_name) {
+    // Both names are locked, in a fixed order so two opposite renames cannot deadlock.
+    registry::lock_tenant(std::min(tenant, new_name));
+    registry::lock_tenant(std::max(tenant, new_name));
+    registry::require_registered(tenant);
+    if (registry::schema_exists(new_name)) throw_schema_exists(new_name, "");
+
+    OwnDdlScope own_ddl;
+    spi::execute("ALTER SCHEMA " + core::quote_identifier(tenant) + " RENAME TO " +
+                 core::quote_identifier(new_name));
+    registry::rename(tenant, new_name);
+}
+
+void drop_registered_tenant(const std::string& tenant) {
+    registry::lock_tenant(tenant);
+    registry::require_registered(tenant);
+
+    OwnDdlScope own_ddl;
+    execute_quietly("DROP SCHEMA " + core::quote_identifier(tenant) + " CASCADE");
+    registry::remove(tenant);
+}
+
+}  // namespace tenancy::pg
+
+using namespace tenancy::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_create_tenant);
+PG_FUNCTION_INFO_V1(tenancy_rename_tenant);
+PG_FUNCTION_INFO_V1(tenancy_drop_tenant);
+PG_FUNCTION_INFO_V1(tenancy_set_tenant);
+
+// tenancy.create_tenant(tenant text, if_not_exists boolean DEFAULT false) RETURNS text
+Datum tenancy_create_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::optional<std::string> tenant = text_argument(fcinfo, 0);
+        check_tenant_name(tenant);
+        bool if_not_exists = required_bool_argument(fcinfo, 1, "if_not_exists");
+
+        spi::connect();
+        create_or_adopt_tenant(*tenant, if_not_exists);
+        spi::finish();
+        return text_datum(*tenant);
+    });
+}
+
+// tenancy.rename_tenant(tenant text, new_name text) RETURNS text
+Datum tenancy_rename_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        std::optional<std::string> new_name = text_argument(fcinfo, 1);
+        check_tenant_name(new_name);
+
+        spi::connect();
+        rename_registered_tenant(tenant, *new_name);
+        spi::finish();
+        return text_datum(*new_name);
+    });
+}
+
+// tenancy.drop_tenant(tenant text) RETURNS void
+Datum tenancy_drop_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        spi::connect();
+        drop_registered_tenant(tenant);
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+// tenancy.set_tenant(tenant text, is_local boolean DEFAULT false) RETURNS text
+//
+// Has no SET clause (it would undo the very setting it makes), so its one
+// query is fully schema-qualified instead.
+Datum tenancy_set_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        bool is_local = required_bool_argument(fcinfo, 1, "is_local");
+
+        spi::connect();
+        registry::require_registered(tenant);
+        spi::finish();
+
+        std::string search_path = tenancy::core::quote_identifier(tenant) + ", public";
+        call_postgres([&] {
+            set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
+                              is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+        });
+        return text_datum(call_postgres([] { return GetConfigOption("search_path", false, false); }));
+    });
+}
+
+}  // extern "C"
