@@ -19,6 +19,34 @@ CREATE TABLE tenancy.tenant_registry (
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');
 
+-- One row per registered migration. checksum is the SHA-256 of up_sql as
+-- registered (before @tenant@ is substituted): migration_status reports
+-- 'changed' when up_sql no longer matches it.
+CREATE TABLE tenancy.migration_registry (
+    version       bigint PRIMARY KEY CHECK (version > 0),
+    name          text NOT NULL CHECK (name <> ''),
+    up_sql        text NOT NULL,
+    down_sql      text,
+    checksum      text NOT NULL,
+    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
+
+CREATE FUNCTION tenancy._checksum(sql text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.textsend(sql)), 'hex') $$;
+
+-- The rows of "<tenant>".schema_migrations, read without planning a query per
+-- tenant; no rows when the tenant's schema or table is gone.
+CREATE FUNCTION tenancy._applied_migrations(tenant text)
+RETURNS TABLE (version bigint, inserted_at timestamp without time zone)
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
+
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
 -- ---------------------------------------------------------------------------
@@ -63,11 +91,113 @@ COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name
 CREATE VIEW tenancy.tenants AS
 SELECT registered.tenant,
        registered.created_at,
-       NULL::bigint AS version,
-       0 AS pending,
+       (SELECT max(v) FROM unnest(applied.versions) AS v) AS version,
+       (SELECT count(*) FROM tenancy.migration_registry AS m
+         WHERE m.version <> ALL (coalesce(applied.versions, '{}')))::integer AS pending,
        registered.last_error
-FROM tenancy.tenant_registry AS registered;
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT array_agg(a.version) AS versions
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+) AS applied;
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
+
+-- ---------------------------------------------------------------------------
+-- Tenant migrations
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
+                                           down_sql text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_register_migration';
+COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text) IS
+    'Registers a tenant migration; identical text again is a no-op';
+
+CREATE FUNCTION tenancy.load_migrations(path text DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_load_migrations';
+COMMENT ON FUNCTION tenancy.load_migrations(text) IS
+    'Registers every migration file of a server-side directory; returns how many were new or changed';
+
+CREATE FUNCTION tenancy.migrate(tenant text, target_version bigint DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_migrate';
+COMMENT ON FUNCTION tenancy.migrate(text, bigint) IS
+    'Applies the tenant''s pending migrations up to target_version; returns how many ran';
+
+CREATE FUNCTION tenancy.rollback(tenant text, target_version bigint)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_rollback';
+COMMENT ON FUNCTION tenancy.rollback(text, bigint) IS
+    'Runs the down_sql of the tenant''s migrations above target_version, newest first';
+
+-- No SET clause on the procedures: it would make every CALL atomic, and they
+-- commit after each tenant. Their internal SQL is fully schema-qualified.
+CREATE PROCEDURE tenancy.migrate_all(target_version bigint DEFAULT NULL,
+                                     on_error text DEFAULT 'stop')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_migrate_all';
+COMMENT ON PROCEDURE tenancy.migrate_all(bigint, text) IS
+    'Migrates every tenant, committing after each one when called outside a transaction block';
+
+CREATE PROCEDURE tenancy.rollback_all(target_version bigint, on_error text DEFAULT 'stop')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_rollback_all';
+COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
+    'Rolls every tenant back to target_version, committing after each one outside a transaction block';
+
+-- Each tenant's migrations and their state. A view, so that it reads the
+-- registry with its owner's rights and PUBLIC can see states without the SQL.
+CREATE VIEW tenancy.migration_states AS
+SELECT registered.tenant,
+       coalesce(s.applied_version, s.registered_version) AS version,
+       s.name,
+       CASE WHEN s.applied_version IS NULL THEN 'pending'
+            WHEN s.registered_version IS NULL THEN 'unregistered'
+            WHEN s.checksum <> tenancy._checksum(s.up_sql) THEN 'changed'
+            ELSE 'applied'
+       END AS state,
+       s.inserted_at AS applied_at
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT a.version AS applied_version, a.inserted_at,
+           m.version AS registered_version, m.name, m.checksum, m.up_sql
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+    FULL JOIN tenancy.migration_registry AS m ON m.version = a.version
+) AS s;
+COMMENT ON VIEW tenancy.migration_states IS
+    'One row per tenant and migration version: applied, pending, changed or unregistered';
+
+CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
+RETURNS TABLE (tenant text, version bigint, name text, state text, applied_at timestamp)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF tenant_name IS NOT NULL AND NOT EXISTS (
+        SELECT FROM tenancy.tenant_registry AS r WHERE r.tenant = tenant_name) THEN
+        RAISE EXCEPTION 'tenant "%" does not exist', tenant_name
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'tenancy.all_tenants() lists the registered tenants.';
+    END IF;
+    RETURN QUERY
+        SELECT s.tenant, s.version, s.name, s.state, s.applied_at
+        FROM tenancy.migration_states AS s
+        WHERE tenant_name IS NULL OR s.tenant = tenant_name
+        ORDER BY s.tenant, s.version;
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_status(text) IS
+    'Each tenant''s migrations: applied, pending, changed or unregistered';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -101,10 +231,15 @@ CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
 -- Privileges: only the read-only surface is PUBLIC's
 -- ---------------------------------------------------------------------------
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tenancy FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA tenancy FROM PUBLIC;
 GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.all_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.set_tenant(text, boolean) TO PUBLIC;
+-- The read-only status surface: the views call these with the caller's rights.
+GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
+GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 -- Tenant names are visible in pg_namespace to everyone already.
 GRANT SELECT ON tenancy.tenant_registry TO PUBLIC;
 GRANT SELECT ON tenancy.tenants TO PUBLIC;

@@ -38,6 +38,22 @@ std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index) {
     return PG_GETARG_INT64(index);
 }
 
+void begin_materialized_result(FunctionCallInfo fcinfo) {
+#if PG_VERSION_NUM >= 150000
+    InitMaterializedSRF(fcinfo, 0);
+#else
+    auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    TupleDesc descriptor;
+    if (get_call_result_type(fcinfo, nullptr, &descriptor) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "return type must be a row type");
+    MemoryContext previous = MemoryContextSwitchTo(result->econtext->ecxt_per_query_memory);
+    result->returnMode = SFRM_Materialize;
+    result->setResult = tuplestore_begin_heap(true, false, work_mem);
+    result->setDesc = CreateTupleDescCopy(descriptor);
+    MemoryContextSwitchTo(previous);
+#endif
+}
+
 Datum text_datum(std::string_view text) {
     return call_postgres([&] {
         return PointerGetDatum(cstring_to_text_with_len(text.data(), static_cast<int>(text.size())));

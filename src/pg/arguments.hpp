@@ -19,6 +19,10 @@ bool required_bool_argument(FunctionCallInfo fcinfo, int index, const char* name
 // A bigint argument; nullopt for SQL NULL.
 std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index);
 
+// Sets up a set-returning function's result as a tuplestore (SFRM_Materialize).
+// Called inside call_postgres().
+void begin_materialized_result(FunctionCallInfo fcinfo);
+
 // A text Datum allocated in the current memory context.
 Datum text_datum(std::string_view text);
 

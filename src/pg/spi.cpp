@@ -22,6 +22,16 @@ void run_with_text_args(const std::string& sql, const std::vector<Value>& args) 
     }
     int rc = SPI_execute_with_args(sql.c_str(), nargs, types, values, nulls, false, 0);
     if (rc < 0) elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+
+    // Freed here, not with a memory context: migrate_all runs thousands of
+    // statements inside one SPI connection.
+    for (int i = 0; i < nargs; i++)
+        if (nulls[i] == ' ') pfree(DatumGetPointer(values[i]));
+    if (nargs) {
+        pfree(types);
+        pfree(values);
+        pfree(nulls);
+    }
 }
 
 }  // namespace

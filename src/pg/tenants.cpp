@@ -15,6 +15,7 @@
 #include "schema_migrations.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
+#include "tenant_migrations.hpp"
 #include "tenants.hpp"
 
 namespace tenancy::pg {
@@ -72,6 +73,7 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists) {
     if (!schema_exists) spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant));
     registry::add(tenant);
     schema_migrations::ensure_table(tenant);
+    migrate_tenant(tenant, registered_migrations(), std::nullopt);
 }
 
 void rename_registered_tenant(const std::string& tenant, const std::string& new_name) {

@@ -13,15 +13,17 @@ SELECT results_eq(
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'tenancy' AND has_function_privilege('tenancy_test_app', p.oid, 'EXECUTE')
       ORDER BY 1$$,
-    ARRAY['tenancy.all_tenants()', 'tenancy.set_tenant(text,boolean)'],
-    'PUBLIC may execute only all_tenants() and set_tenant()');
+    ARRAY['tenancy._applied_migrations(text)', 'tenancy._checksum(text)',
+          'tenancy.all_tenants()', 'tenancy.migration_status(text)',
+          'tenancy.set_tenant(text,boolean)'],
+    'PUBLIC may execute only all_tenants(), set_tenant() and the read-only status functions');
 
 SELECT ok(NOT EXISTS (
     SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'tenancy' AND p.prokind <> 'a'
-      AND p.proname NOT IN ('set_tenant')
+      AND p.proname NOT IN ('set_tenant', 'migrate_all', 'rollback_all')
       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
-    'every function but set_tenant pins its search_path');
+    'every function but set_tenant, migrate_all and rollback_all pins its search_path');
 
 SET LOCAL ROLE tenancy_test_app;
 SELECT results_eq('SELECT * FROM tenancy.all_tenants()', ARRAY['shop'], 'PUBLIC lists the tenants');

@@ -1,0 +1,243 @@
+// CALL tenancy.migrate_all(...) and CALL tenancy.rollback_all(...): every
+// tenant, each all-or-nothing, committing after each tenant when CALLed
+// outside a transaction block.
+//
+// The tenant list and the registered migrations are read once, into C++
+// memory, before the first commit. Each tenant runs in a subtransaction, so a
+// failure rolls back that tenant only and can be recorded in its last_error.
+// No subtransaction is open at a commit.
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "../core/migration_plan.hpp"
+#include "applied_migrations.hpp"
+#include "arguments.hpp"
+#include "error_boundary.hpp"
+#include "migration_registry.hpp"
+#include "migration_runner.hpp"
+#include "spi.hpp"
+#include "tenant_migrations.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+enum class OnError { stop, continue_ };
+
+struct RunOptions {
+    Direction direction = Direction::up;
+    std::optional<std::int64_t> target;
+    OnError on_error = OnError::stop;
+    bool commit_each_tenant = false;
+};
+
+struct TenantRow {
+    std::string tenant;
+    bool has_last_error = false;
+};
+
+std::vector<TenantRow> tenants_in_name_order() {
+    std::vector<TenantRow> tenants;
+    for (spi::Row& row : spi::query("SELECT tenant, last_error IS NOT NULL "
+                                    "FROM tenancy.tenant_registry ORDER BY tenant"))
+        tenants.push_back({std::move(*row[0]), *row[1] == "t"});
+    return tenants;
+}
+
+void set_last_error(const std::string& tenant, const std::optional<std::string>& error) {
+    spi::execute("UPDATE tenancy.tenant_registry SET last_error = $2 "
+                 "WHERE tenant OPERATOR(pg_catalog.=) $1",
+                 {tenant, error});
+}
+
+const char* procedure_name(const RunOptions& options) {
+    return options.direction == Direction::up ? "migrate_all" : "rollback_all";
+}
+
+// Whether the tenant has anything to do, judged without its lock: a tenant
+// with work is locked and read again by migrate_tenant()/rollback_tenant().
+// nullopt when the tenant's schema is gone (dropped meanwhile).
+std::optional<bool> has_work(const std::string& tenant, const std::vector<Migration>& registered,
+                             const RunOptions& options) {
+    std::optional<std::set<std::int64_t>> applied = read_applied_versions(tenant);
+    if (!applied) return std::nullopt;
+    std::vector<core::RegisteredVersion> versions = registered_versions(registered);
+    if (options.direction == Direction::up)
+        return !core::plan_migrate(versions, *applied, options.target).empty();
+    // A rollback's own refusals (no down_sql) belong to the tenant's run.
+    return applied->upper_bound(*options.target) != applied->end();
+}
+
+// What last_error keeps of a failure: "SQLSTATE: message".
+std::string describe_error(std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const PostgresError& e) {
+        return fmt::format("{}: {}", unpack_sql_state(e.error()->sqlerrcode), e.what());
+    } catch (const core::Error& e) {
+        return fmt::format("{}: {}", e.sqlstate(), e.what());
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
+// Runs one tenant in a subtransaction. Returns the error message on failure
+// (the tenant then is as it was); rethrows in 'stop' mode after recording it.
+std::optional<std::string> run_tenant(const std::string& tenant,
+                                      const std::vector<Migration>& registered,
+                                      const RunOptions& options, bool had_last_error) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    call_postgres([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(caller_context);
+
+    std::exception_ptr failure;
+    std::optional<std::string> message;
+    try {
+        if (options.direction == Direction::up)
+            migrate_tenant(tenant, registered, options.target);
+        else
+            rollback_tenant(tenant, registered, *options.target);
+        call_postgres([] { ReleaseCurrentSubTransaction(); });
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+    } catch (...) {
+        failure = std::current_exception();
+        call_postgres([] { RollbackAndReleaseCurrentSubTransaction(); });
+        MemoryContextSwitchTo(caller_context);
+        CurrentResourceOwner = caller_owner;
+        message = describe_error(failure);
+    }
+
+    if (message)
+        set_last_error(tenant, message);
+    else if (had_last_error)
+        set_last_error(tenant, std::nullopt);
+    if (failure && options.on_error == OnError::stop) {
+        if (options.commit_each_tenant) call_postgres([] { SPI_commit(); });
+        std::rethrow_exception(failure);
+    }
+    return message;
+}
+
+void notice(const std::string& text) {
+    call_postgres([&] { ereport(NOTICE, (errmsg_internal("%s", text.c_str()))); });
+}
+
+void run_all(const RunOptions& options) {
+    std::vector<TenantRow> tenants = tenants_in_name_order();
+    std::vector<Migration> registered = registered_migrations();
+    const char* name = procedure_name(options);
+
+    // Per-tenant allocations (error copies, scans) go here and are freed
+    // after each tenant, so memory does not grow with the number of tenants.
+    MemoryContext run_context = CurrentMemoryContext;
+    MemoryContext tenant_context = call_postgres([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "pg_tenancy tenant",
+                                     ALLOCSET_DEFAULT_SIZES);
+    });
+
+    std::size_t done = 0, changed = 0, skipped = 0;
+    std::vector<std::string> failed;
+    std::size_t next_report = 1;
+    for (const TenantRow& row : tenants) {
+        MemoryContextSwitchTo(tenant_context);
+        std::optional<bool> work = has_work(row.tenant, registered, options);
+        if (!work) {
+            skipped++;  // dropped since the list was read
+        } else if (*work || row.has_last_error) {
+            std::optional<std::string> error = run_tenant(row.tenant, registered, options,
+                                                          row.has_last_error);
+            if (error)
+                failed.push_back(row.tenant);
+            else if (*work)
+                changed++;
+            if (options.commit_each_tenant) call_postgres([] { SPI_commit(); });
+        }
+        MemoryContextSwitchTo(run_context);
+        call_postgres([&] { MemoryContextReset(tenant_context); });
+
+        done++;
+        // Progress at least every 10 % of the tenants.
+        if (done * 10 >= next_report * tenants.size() && done < tenants.size()) {
+            notice(fmt::format("{}: {} of {} tenants done", name, done, tenants.size()));
+            while (next_report * tenants.size() <= done * 10) next_report++;
+        }
+    }
+    call_postgres([&] { MemoryContextDelete(tenant_context); });
+
+    notice(fmt::format("{}: {} tenants, {} {}, {} failed, {} up to date{}", name, tenants.size(),
+                       changed, options.direction == Direction::up ? "migrated" : "rolled back",
+                       failed.size(), tenants.size() - changed - failed.size() - skipped,
+                       skipped ? fmt::format(", {} dropped meanwhile", skipped) : ""));
+    if (!failed.empty()) {
+        std::string list;
+        for (std::size_t i = 0; i < failed.size() && i < 20; i++)
+            list += (i ? ", " : "") + ("\"" + failed[i] + "\"");
+        if (failed.size() > 20) list += fmt::format(" and {} more", failed.size() - 20);
+        call_postgres([&] {
+            ereport(WARNING,
+                    (errmsg("%s: %zu tenants failed: %s", name, failed.size(), list.c_str()),
+                     errhint("tenancy.tenants shows the error of each in last_error.")));
+        });
+    }
+}
+
+// As the PL handlers decide: commit per tenant only when CALLed non-atomically
+// (outside a transaction block, no SET clause, not SECURITY DEFINER).
+bool called_nonatomically(FunctionCallInfo fcinfo) {
+    return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
+           !castNode(CallContext, fcinfo->context)->atomic;
+}
+
+OnError parse_on_error(const std::string& value) {
+    if (value == "stop") return OnError::stop;
+    if (value == "continue") return OnError::continue_;
+    throw core::Error(core::sqlstate::invalid_parameter_value,
+                      fmt::format("invalid on_error value \"{}\"", value), "",
+                      "on_error is 'stop' or 'continue'.");
+}
+
+Datum run_procedure(FunctionCallInfo fcinfo, Direction direction) {
+    return guard_entry([&] {
+        RunOptions options;
+        options.direction = direction;
+        options.target = int64_argument(fcinfo, 0);
+        if (direction == Direction::down && !options.target)
+            throw core::Error(core::sqlstate::null_value_not_allowed,
+                              "target_version must not be null");
+        options.on_error = parse_on_error(required_text_argument(fcinfo, 1, "on_error"));
+        options.commit_each_tenant = called_nonatomically(fcinfo);
+
+        spi::connect(options.commit_each_tenant);
+        run_all(options);
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+}  // namespace
+
+}  // namespace tenancy::pg
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_migrate_all);
+PG_FUNCTION_INFO_V1(tenancy_rollback_all);
+
+// CALL tenancy.migrate_all(target_version bigint DEFAULT NULL, on_error text DEFAULT 'stop')
+Datum tenancy_migrate_all(PG_FUNCTION_ARGS) {
+    return tenancy::pg::run_procedure(fcinfo, tenancy::pg::Direction::up);
+}
+
+// CALL tenancy.rollback_all(target_version bigint, on_error text DEFAULT 'stop')
+Datum tenancy_rollback_all(PG_FUNCTION_ARGS) {
+    return tenancy::pg::run_procedure(fcinfo, tenancy::pg::Direction::down);
+}
+
+}  // extern "C"

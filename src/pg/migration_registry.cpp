@@ -1,0 +1,124 @@
+#include "migration_registry.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "applied_migrations.hpp"
+#include "migration_runner.hpp"
+#include "registry.hpp"
+#include "spi.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+// The tenants that applied version, first few only: for the error message.
+std::vector<std::string> tenants_that_applied(std::int64_t version, std::size_t at_most) {
+    std::vector<std::string> found;
+    for (const std::string& tenant : registry::all_tenants()) {
+        std::optional<std::set<std::int64_t>> applied = read_applied_versions(tenant);
+        if (applied && applied->count(version)) {
+            found.push_back(tenant);
+            if (found.size() == at_most) break;
+        }
+    }
+    return found;
+}
+
+}  // namespace
+
+void check_migration(const Migration& migration) {
+    if (migration.version <= 0)
+        throw core::Error(core::sqlstate::invalid_parameter_value,
+                          fmt::format("migration version must be positive, not {}", migration.version));
+    if (migration.name.empty())
+        throw core::Error(core::sqlstate::invalid_parameter_value, "migration name must not be empty");
+    int up_statements = check_migration_text(migration.up_sql, migration, "up_sql");
+    if (migration.down_sql) check_migration_text(*migration.down_sql, migration, "down_sql");
+    if (up_statements == 0)
+        throw core::Error(core::sqlstate::invalid_parameter_value,
+                          fmt::format("up_sql of migration {} is empty", migration.version),
+                          "A migration's up_sql must hold at least one statement.");
+}
+
+std::vector<Migration> registered_migrations() {
+    std::vector<Migration> migrations;
+    for (spi::Row& row : spi::query("SELECT version, name, up_sql, down_sql "
+                                    "FROM tenancy.migration_registry ORDER BY version")) {
+        Migration migration;
+        migration.version = std::stoll(*row[0]);
+        migration.name = std::move(*row[1]);
+        migration.up_sql = std::move(*row[2]);
+        migration.down_sql = std::move(row[3]);
+        migrations.push_back(std::move(migration));
+    }
+    return migrations;
+}
+
+std::vector<core::RegisteredVersion> registered_versions(const std::vector<Migration>& registered) {
+    std::vector<core::RegisteredVersion> versions;
+    versions.reserve(registered.size());
+    for (const Migration& migration : registered)
+        versions.push_back({migration.version, migration.down_sql.has_value()});
+    return versions;
+}
+
+const Migration& find_migration(const std::vector<Migration>& registered, std::int64_t version) {
+    auto found = std::lower_bound(
+        registered.begin(), registered.end(), version,
+        [](const Migration& migration, std::int64_t v) { return migration.version < v; });
+    if (found == registered.end() || found->version != version)
+        throw core::Error(core::sqlstate::internal_error,
+                          fmt::format("migration {} is not registered", version));
+    return *found;
+}
+
+Registration register_migration(const Migration& migration) {
+    check_migration(migration);
+    std::string version = std::to_string(migration.version);
+    // One registration at a time: the applied-anywhere check below must not
+    // race with another session changing the same version.
+    spi::execute("LOCK TABLE tenancy.migration_registry IN SHARE ROW EXCLUSIVE MODE");
+
+    std::vector<spi::Row> existing = spi::query(
+        "SELECT name, up_sql, down_sql FROM tenancy.migration_registry "
+        "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
+        {version});
+
+    if (existing.empty()) {
+        spi::execute(
+            "INSERT INTO tenancy.migration_registry (version, name, up_sql, down_sql, checksum) "
+            "VALUES (CAST($1 AS pg_catalog.int8), $2, $3, $4, tenancy._checksum($3))",
+            {version, migration.name, migration.up_sql, migration.down_sql});
+        return Registration::added;
+    }
+
+    const spi::Row& current = existing.front();
+    bool same_up = *current[1] == migration.up_sql;
+    if (same_up && *current[0] == migration.name && current[2] == migration.down_sql)
+        return Registration::unchanged;
+
+    if (!same_up) {
+        std::vector<std::string> appliers = tenants_that_applied(migration.version, 3);
+        if (!appliers.empty())
+            throw core::Error(
+                core::sqlstate::object_not_in_prerequisite_state,
+                fmt::format("migration {} is already applied and its up_sql differs",
+                            migration.version),
+                fmt::format("Tenant \"{}\"{} applied version {}; nothing was changed.",
+                            appliers.front(), appliers.size() > 1 ? " and others" : "",
+                            migration.version),
+                "Register the change as a new migration with a higher version.");
+    }
+    spi::execute(
+        "UPDATE tenancy.migration_registry "
+        "SET name = $2, up_sql = $3, down_sql = $4, checksum = tenancy._checksum($3), "
+        "registered_at = pg_catalog.now() "
+        "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
+        {version, migration.name, migration.up_sql, migration.down_sql});
+    return Registration::changed;
+}
+
+}  // namespace tenancy::pg

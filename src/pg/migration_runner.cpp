@@ -1,0 +1,206 @@
+#include "migration_runner.hpp"
+
+#include <fmt/format.h>
+
+#include "../core/identifier.hpp"
+#include "../core/placeholders.hpp"
+#include "error_boundary.hpp"
+#include "spi.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+// What the CONTEXT line of an error raised inside a migration names.
+struct MigrationContext {
+    const char* tenant;  // nullptr while checking a text outside any tenant
+    std::int64_t version;
+    const char* name;
+    const char* direction;
+    const char* text;  // the text being parsed, for a syntax error's position
+};
+
+void report_migration_context(void* arg) {
+    auto* context = static_cast<MigrationContext*>(arg);
+    // A syntax error points into the migration's text, not the caller's query.
+    int position = geterrposition();
+    if (position > 0 && context->text) {
+        errposition(0);
+        internalerrposition(position);
+        internalerrquery(context->text);
+    }
+    if (context->tenant)
+        errcontext("%s of migration %lld \"%s\" in tenant \"%s\"", context->direction,
+                   static_cast<long long>(context->version), context->name, context->tenant);
+    else
+        errcontext("%s of migration %lld \"%s\"", context->direction,
+                   static_cast<long long>(context->version), context->name);
+}
+
+// Pushes the migration's CONTEXT callback for as long as it lives. Only
+// pointers change hands, so unwinding past it is safe; a PostgreSQL error that
+// longjmps past it is caught by call_postgres() first, which restores
+// error_context_stack itself.
+class MigrationContextScope {
+public:
+    explicit MigrationContextScope(MigrationContext& context) {
+        callback_.callback = report_migration_context;
+        callback_.arg = &context;
+        callback_.previous = error_context_stack;
+        error_context_stack = &callback_;
+    }
+    ~MigrationContextScope() { error_context_stack = callback_.previous; }
+    MigrationContextScope(const MigrationContextScope&) = delete;
+    MigrationContextScope& operator=(const MigrationContextScope&) = delete;
+
+private:
+    ErrorContextCallback callback_{};
+};
+
+// Statements that PostgreSQL runs only outside a transaction block. Others of
+// the kind (VACUUM inside a DO block, say) still fail when they run, with the
+// same CONTEXT.
+bool needs_own_transaction(Node* statement, const char** what) {
+    *what = CreateCommandName(statement);
+    switch (nodeTag(statement)) {
+        case T_IndexStmt:
+            *what = "CREATE INDEX CONCURRENTLY";
+            return reinterpret_cast<IndexStmt*>(statement)->concurrent;
+        case T_DropStmt:
+            *what = "DROP INDEX CONCURRENTLY";
+            return reinterpret_cast<DropStmt*>(statement)->concurrent;
+        case T_VacuumStmt:
+        case T_CreatedbStmt:
+        case T_DropdbStmt:
+        case T_AlterSystemStmt:
+        case T_CreateTableSpaceStmt:
+        case T_DropTableSpaceStmt:
+        case T_CreateSubscriptionStmt:
+        case T_DropSubscriptionStmt:
+            return true;
+        case T_ReindexStmt: {
+            auto* reindex = reinterpret_cast<ReindexStmt*>(statement);
+            ListCell* cell;
+            foreach (cell, reindex->params) {
+                auto* option = static_cast<DefElem*>(lfirst(cell));
+                if (strcmp(option->defname, "concurrently") == 0 && defGetBoolean(option)) {
+                    *what = "REINDEX CONCURRENTLY";
+                    return true;
+                }
+            }
+            return false;
+        }
+        default:
+            return false;
+    }
+}
+
+// Parses the text and refuses what no migration may hold; returns the parsed
+// statements. Called inside call_postgres(), under the migration's context.
+List* parse_migration(const char* sql, const char* which_text) {
+    List* statements = pg_parse_query(sql);
+    ListCell* cell;
+    foreach (cell, statements) {
+        Node* statement = lfirst_node(RawStmt, cell)->stmt;
+        if (IsA(statement, TransactionStmt))
+            ereport(ERROR,
+                    (errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+                     errmsg("%s of a migration may not contain %s", which_text,
+                            CreateCommandName(statement)),
+                     errdetail("A migration runs inside the transaction pg_tenancy opens for it; "
+                               "nothing was applied."),
+                     errhint("Remove the transaction control statements from the migration.")));
+        const char* what;
+        if (needs_own_transaction(statement, &what))
+            ereport(ERROR,
+                    (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+                     errmsg("%s of a migration may not contain %s", which_text, what),
+                     errdetail("%s cannot run inside a transaction block, and a migration always "
+                               "runs in one; nothing was applied.",
+                               what)));
+    }
+    return statements;
+}
+
+// Runs the parsed statements one by one, so that an error's CONTEXT quotes the
+// failing statement rather than the whole migration.
+void execute_statements(const char* sql, List* statements) {
+    ListCell* cell;
+    foreach (cell, statements) {
+        RawStmt* statement = lfirst_node(RawStmt, cell);
+        const char* start = sql + statement->stmt_location;
+        int length = statement->stmt_len > 0 ? statement->stmt_len : static_cast<int>(strlen(start));
+        while (length > 0 && scanner_isspace(*start)) {
+            start++;
+            length--;
+        }
+        char* text = pnstrdup(start, length);
+        int rc = SPI_execute(text, false, 0);
+        if (rc < 0) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+        SPI_freetuptable(SPI_tuptable);
+        pfree(text);
+    }
+}
+
+}  // namespace
+
+int check_migration_text(const std::string& sql, const Migration& migration,
+                         const char* which_text) {
+    // The placeholder is not SQL until substituted; any quoted name will do.
+    std::string checked = core::substitute_tenant(sql, core::quote_identifier("tenant"));
+    MigrationContext context{nullptr, migration.version, migration.name.c_str(), "registration",
+                             checked.c_str()};
+    MigrationContextScope scope(context);
+    return call_postgres([&] {
+        List* statements = parse_migration(checked.c_str(), which_text);
+        int count = list_length(statements);
+        list_free_deep(statements);
+        return count;
+    });
+}
+
+void run_migration(const std::string& tenant, const Migration& migration, Direction direction) {
+    const std::string& text = direction == Direction::up ? migration.up_sql : *migration.down_sql;
+    std::string quoted_tenant = core::quote_identifier(tenant);
+    std::string sql = core::substitute_tenant(text, quoted_tenant);
+    std::string search_path = quoted_tenant + ", public";
+
+    {
+        MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(),
+                                 direction == Direction::up ? "up" : "down", sql.c_str()};
+        MigrationContextScope scope(context);
+        const char* which_text = direction == Direction::up ? "up_sql" : "down_sql";
+        call_postgres([&] {
+            List* statements = parse_migration(sql.c_str(), which_text);
+
+            // Every SET and RESET of the migration ends with this nest level:
+            // AtEOXact_GUC(false) restores all of them, even a plain SET,
+            // which a function's SET clause (isCommit = true) would keep. An
+            // error ends the level with the (sub)transaction instead.
+            int nest_level = NewGUCNestLevel();
+            set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
+                              GUC_ACTION_SAVE, true, 0, false);
+            // A connection of its own, atomic: a CALLed procedure cannot commit.
+            if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+            execute_statements(sql.c_str(), statements);
+            SPI_finish();
+            list_free_deep(statements);
+            AtEOXact_GUC(false, nest_level);
+        });
+    }
+
+    std::string version = std::to_string(migration.version);
+    if (direction == Direction::up)
+        spi::execute("INSERT INTO " + quoted_tenant +
+                         ".schema_migrations (version, inserted_at) VALUES "
+                         "(CAST($1 AS pg_catalog.int8), CAST(pg_catalog.timezone('UTC', "
+                         "pg_catalog.now()) AS pg_catalog.timestamp(0)))",
+                     {version});
+    else
+        spi::execute("DELETE FROM " + quoted_tenant +
+                         ".schema_migrations WHERE version OPERATOR(pg_catalog.=) "
+                         "CAST($1 AS pg_catalog.int8)",
+                     {version});
+}
+
+}  // namespace tenancy::pg

@@ -1,0 +1,58 @@
+#include "tenant_migrations.hpp"
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "../core/migration_plan.hpp"
+#include "applied_migrations.hpp"
+#include "migration_runner.hpp"
+#include "registry.hpp"
+#include "schema_migrations.hpp"
+
+namespace tenancy::pg {
+
+namespace {
+
+// The versions the tenant has applied, read under its lock.
+std::set<std::int64_t> lock_and_read_applied(const std::string& tenant) {
+    registry::lock_tenant(tenant);
+    std::vector<AppliedMigration> rows;
+    TenantTable table = read_applied_migrations(tenant, rows);
+    if (table == TenantTable::no_schema)
+        throw core::Error(core::sqlstate::invalid_schema_name,
+                          fmt::format("schema of tenant \"{}\" does not exist", tenant));
+    if (table == TenantTable::no_table) schema_migrations::ensure_table(tenant);
+
+    std::set<std::int64_t> applied;
+    for (const AppliedMigration& row : rows) applied.insert(row.version);
+    return applied;
+}
+
+}  // namespace
+
+int migrate_tenant(const std::string& tenant, const std::vector<Migration>& registered,
+                   std::optional<std::int64_t> target) {
+    std::set<std::int64_t> applied = lock_and_read_applied(tenant);
+    std::vector<std::int64_t> pending =
+        core::plan_migrate(registered_versions(registered), applied, target);
+    for (std::int64_t version : pending)
+        run_migration(tenant, find_migration(registered, version), Direction::up);
+    return static_cast<int>(pending.size());
+}
+
+int rollback_tenant(const std::string& tenant, const std::vector<Migration>& registered,
+                    std::int64_t target) {
+    std::set<std::int64_t> applied = lock_and_read_applied(tenant);
+    std::vector<std::int64_t> to_undo;
+    try {
+        to_undo = core::plan_rollback(registered_versions(registered), applied, target);
+    } catch (const core::Error& e) {
+        throw core::Error(e.sqlstate(), fmt::format("{} in tenant \"{}\"", e.what(), tenant),
+                          e.detail(), e.hint());
+    }
+    for (std::int64_t version : to_undo)
+        run_migration(tenant, find_migration(registered, version), Direction::down);
+    return static_cast<int>(to_undo.size());
+}
+
+}  // namespace tenancy::pg
