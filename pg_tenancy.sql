@@ -10,9 +10,10 @@
 -- The registry
 -- ---------------------------------------------------------------------------
 
--- One row per tenant. The key is the schema name, compared byte for byte.
+-- One row per tenant, keyed by the schema name; listed in byte order (COLLATE "C")
+-- wherever order matters, so the order never depends on the database locale.
 CREATE TABLE tenancy.tenant_registry (
-    tenant     text COLLATE "C" PRIMARY KEY,
+    tenant     text PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_error text
 );
@@ -85,7 +86,7 @@ CREATE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant $$;
+AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog."C" $$;
 COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name';
 
 CREATE VIEW tenancy.tenants AS

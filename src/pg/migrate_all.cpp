@@ -42,7 +42,7 @@ struct TenantRow {
 std::vector<TenantRow> tenants_in_name_order() {
     std::vector<TenantRow> tenants;
     for (spi::Row& row : spi::query("SELECT tenant, last_error IS NOT NULL "
-                                    "FROM tenancy.tenant_registry ORDER BY tenant"))
+                                    "FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog.\"C\""))
         tenants.push_back({std::move(*row[0]), *row[1] == "t"});
     return tenants;
 }

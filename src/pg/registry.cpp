@@ -60,7 +60,7 @@ void rename(const std::string& tenant, const std::string& new_name) {
 
 std::vector<std::string> all_tenants() {
     std::vector<std::string> tenants;
-    for (spi::Row& row : spi::query("SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant"))
+    for (spi::Row& row : spi::query("SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog.\"C\""))
         tenants.push_back(std::move(*row[0]));
     return tenants;
 }

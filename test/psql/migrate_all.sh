@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# CALL migrate_all / rollback_all outside a transaction block: a commit after
+# each tenant, 'stop' and 'continue', last_error, progress NOTICEs, and a
+# tenant dropped while the run goes on.
+source "$(dirname "$0")/lib.sh"
+fresh_database
+
+run_sql "
+SELECT tenancy.register_migration(1, 'create_items', 'CREATE TABLE items (id int)', 'DROP TABLE items');
+SELECT tenancy.create_tenant(format('t%s', i)) FROM generate_series(1, 12) AS i;
+SELECT tenancy.register_migration(2, 'fails_in_t5',
+    \$\$DO \$b\$ BEGIN IF current_schema() = 't5' THEN RAISE EXCEPTION 't5 refuses' USING ERRCODE = 'P0005'; END IF; END \$b\$;
+      CREATE TABLE two (id int)\$\$, 'DROP TABLE two');"
+
+# 'stop': tenants before the failing one (in name order) stay migrated.
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all()" 2>&1 || true)
+check_output "on_error 'stop' raises the failing tenant's error" "ERROR:  t5 refuses" "$output"
+check_output "with CONTEXT naming the migration and tenant" 'up of migration 2 "fails_in_t5" in tenant "t5"' "$output"
+check "tenants before the failing one stay migrated (committed)" "t1,t10,t11,t12,t2,t3,t4" \
+    "SELECT string_agg(tenant, ',' ORDER BY tenant COLLATE \"C\") FROM tenancy.tenants WHERE version = 2"
+check "the failing tenant is untouched" "1" "SELECT version FROM tenancy.tenants WHERE tenant = 't5'"
+check "its last_error is recorded" "P0005: t5 refuses" "SELECT last_error FROM tenancy.tenants WHERE tenant = 't5'"
+check "tenants after it were not run" "0" "SELECT count(*) FROM tenancy.tenants WHERE tenant IN ('t6', 't7', 't8', 't9') AND version = 2"
+
+# 'continue': every other tenant is migrated, the failing one skipped and named.
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1)
+check_output "a WARNING at the end names the failing tenants" 'WARNING:  migrate_all: 1 tenants failed: "t5"' "$output"
+check_output "progress NOTICEs go out" "NOTICE:  migrate_all: [0-9]+ of 12 tenants done" "$output"
+check_output "and a summary at the end" "NOTICE:  migrate_all: 12 tenants, 4 migrated, 1 failed, 7 up to date" "$output"
+check "all others are migrated" "11" "SELECT count(*) FROM tenancy.tenants WHERE version = 2"
+check "only the failing tenant keeps a last_error" "t5" "SELECT string_agg(tenant, ',') FROM tenancy.tenants WHERE last_error IS NOT NULL"
+
+# Fixed, a new run migrates it and clears its last_error.
+run_sql "DELETE FROM tenancy.migration_registry WHERE version = 2;
+         SELECT tenancy.register_migration(2, 'fixed', 'CREATE TABLE two (id int)', 'DROP TABLE two');"
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all()" >/dev/null 2>&1
+check "after the fix every tenant is at version 2" "12" "SELECT count(*) FROM tenancy.tenants WHERE version = 2"
+check "and last_error is cleared" "0" "SELECT count(*) FROM tenancy.tenants WHERE last_error IS NOT NULL"
+check "no tenant ran a version twice" "24" "SELECT sum(n) FROM (SELECT count(*) AS n FROM tenancy.migration_status() WHERE state = 'applied') s"
+
+# A tenant dropped while the run goes on (t3's migration drops t4) is skipped.
+run_sql "SELECT tenancy.register_migration(3, 'drops_t4',
+    \$\$DO \$b\$ BEGIN IF current_schema() = 't3' THEN DROP SCHEMA t4 CASCADE; END IF; END \$b\$ \$\$);"
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all()" 2>&1)
+check_output "a tenant dropped meanwhile is skipped, not an error" "11 migrated, 0 failed, 0 up to date, 1 dropped meanwhile" "$output"
+check "the registry no longer lists it" "11" "SELECT count(*) FROM tenancy.all_tenants()"
+
+# rollback_all commits per tenant too, and target_version is required.
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.rollback_all(2)" 2>&1 || true)
+check_output "rollback_all refuses a migration without down_sql, per tenant" "cannot roll back migration 3: it has no down_sql" "$output"
+run_sql "UPDATE tenancy.migration_registry SET down_sql = 'SELECT 1' WHERE version = 3"
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.rollback_all(1)" >/dev/null 2>&1
+check "rollback_all takes every tenant down to the target" "11" "SELECT count(*) FROM tenancy.tenants WHERE version = 1"
+check "running down_sql" "0" "SELECT count(*) FROM pg_class WHERE relname = 'two'"
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.rollback_all(NULL)" 2>&1 || true)
+check_output "rollback_all needs a target_version" "target_version must not be null" "$output"
+
+finish_checks
