@@ -2,51 +2,87 @@
 
 #include "arguments.hpp"
 #include "error_boundary.hpp"
+#include "registry.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "storage/lmgr.h"
+}
 
 namespace tenancy::pg {
 
 namespace {
 
+struct Columns {
+    AttrNumber version = InvalidAttrNumber;
+    AttrNumber inserted_at = InvalidAttrNumber;
+};
+
+// The table's Ecto columns, if it is a heap table that has them.
+bool find_ecto_columns(Relation relation, Columns& columns) {
+    if (relation->rd_rel->relkind != RELKIND_RELATION ||
+        relation->rd_tableam != GetHeapamTableAmRoutine())
+        return false;
+    TupleDesc descriptor = RelationGetDescr(relation);
+    for (int i = 0; i < descriptor->natts; i++) {
+        Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
+        if (attribute->attisdropped) continue;
+        if (strcmp(NameStr(attribute->attname), "version") == 0 && attribute->atttypid == INT8OID)
+            columns.version = attribute->attnum;
+        if (strcmp(NameStr(attribute->attname), "inserted_at") == 0 &&
+            attribute->atttypid == TIMESTAMPOID)
+            columns.inserted_at = attribute->attnum;
+    }
+    return columns.version != InvalidAttrNumber;
+}
+
 // Scans the table; called inside call_postgres(). rows is appended to only
-// between PostgreSQL calls, so a PostgreSQL error never leaves it half-built.
-TenantTable scan(const char* tenant, std::vector<AppliedMigration>& rows) {
+// between PostgreSQL calls that cannot fail with the scan open.
+TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration>& rows) {
     Oid schema = get_namespace_oid(tenant, true);
     if (!OidIsValid(schema)) return TenantTable::no_schema;
     Oid table = get_relname_relid("schema_migrations", schema);
     if (!OidIsValid(table)) return TenantTable::no_table;
 
-    Relation relation = table_open(table, AccessShareLock);
-    TupleDesc descriptor = RelationGetDescr(relation);
-    AttrNumber version_column = InvalidAttrNumber;
-    AttrNumber inserted_at_column = InvalidAttrNumber;
-    for (int i = 0; i < descriptor->natts; i++) {
-        Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
-        if (attribute->attisdropped) continue;
-        if (strcmp(NameStr(attribute->attname), "version") == 0 && attribute->atttypid == INT8OID)
-            version_column = attribute->attnum;
-        if (strcmp(NameStr(attribute->attname), "inserted_at") == 0 &&
-            attribute->atttypid == TIMESTAMPOID)
-            inserted_at_column = attribute->attnum;
+    if (mode == ReadMode::peek) {
+        if (!ConditionalLockRelationOid(table, AccessShareLock)) return TenantTable::unknown;
+    } else {
+        LockRelationOid(table, AccessShareLock);
     }
-    if (version_column == InvalidAttrNumber)
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("table \"%s\".schema_migrations has no bigint column \"version\"",
-                               tenant),
-                        errhint("pg_tenancy keeps applied versions in Ecto's layout: "
-                                "version bigint PRIMARY KEY, inserted_at timestamp(0).")));
+    Relation relation = try_table_open(table, NoLock);
+    if (relation == nullptr) {  // dropped while we waited for its lock
+        UnlockRelationOid(table, AccessShareLock);
+        return TenantTable::no_table;
+    }
 
-    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    Columns columns;
+    if (!find_ecto_columns(relation, columns)) {
+        table_close(relation, AccessShareLock);
+        if (mode == ReadMode::peek) return TenantTable::unknown;
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("\"%s\".schema_migrations is not a table with a bigint column \"version\"",
+                        tenant),
+                 errhint("pg_tenancy keeps applied versions in Ecto's layout: "
+                         "version bigint PRIMARY KEY, inserted_at timestamp(0).")));
+    }
+
+    Snapshot snapshot = RegisterSnapshot(mode == ReadMode::for_query && ActiveSnapshotSet()
+                                             ? GetActiveSnapshot()
+                                             : GetLatestSnapshot());
     TableScanDesc table_scan = table_beginscan(relation, snapshot, 0, nullptr);
+    TupleDesc descriptor = RelationGetDescr(relation);
     HeapTuple tuple;
     while ((tuple = heap_getnext(table_scan, ForwardScanDirection)) != nullptr) {
         bool version_null = false;
-        Datum version = heap_getattr(tuple, version_column, descriptor, &version_null);
+        Datum version = heap_getattr(tuple, columns.version, descriptor, &version_null);
         if (version_null) continue;
         AppliedMigration row;
         row.version = DatumGetInt64(version);
-        if (inserted_at_column != InvalidAttrNumber) {
+        if (columns.inserted_at != InvalidAttrNumber) {
             bool inserted_at_null = true;
-            Datum inserted_at = heap_getattr(tuple, inserted_at_column, descriptor, &inserted_at_null);
+            Datum inserted_at = heap_getattr(tuple, columns.inserted_at, descriptor, &inserted_at_null);
             row.has_inserted_at = !inserted_at_null;
             if (!inserted_at_null) row.inserted_at = DatumGetTimestamp(inserted_at);
         }
@@ -60,17 +96,10 @@ TenantTable scan(const char* tenant, std::vector<AppliedMigration>& rows) {
 
 }  // namespace
 
-TenantTable read_applied_migrations(const std::string& tenant, std::vector<AppliedMigration>& rows) {
+TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
+                                    std::vector<AppliedMigration>& rows) {
     rows.clear();
-    return call_postgres([&] { return scan(tenant.c_str(), rows); });
-}
-
-std::optional<std::set<std::int64_t>> read_applied_versions(const std::string& tenant) {
-    std::vector<AppliedMigration> rows;
-    if (read_applied_migrations(tenant, rows) == TenantTable::no_schema) return std::nullopt;
-    std::set<std::int64_t> versions;
-    for (const AppliedMigration& row : rows) versions.insert(row.version);
-    return versions;
+    return call_postgres([&] { return scan(tenant.c_str(), mode, rows); });
 }
 
 }  // namespace tenancy::pg
@@ -82,12 +111,16 @@ extern "C" {
 PG_FUNCTION_INFO_V1(tenancy_applied_migrations);
 
 // tenancy._applied_migrations(tenant text) RETURNS TABLE(version bigint, inserted_at timestamp)
-// No rows when the tenant's schema or table is gone.
+// Registered tenants only; no rows when the tenant's schema or table is gone.
 Datum tenancy_applied_migrations(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        spi::connect();
+        registry::require_registered(tenant);
+        spi::finish();
+
         std::vector<AppliedMigration> rows;
-        read_applied_migrations(tenant, rows);
+        read_applied_migrations(tenant, ReadMode::for_query, rows);
         call_postgres([&] {
             begin_materialized_result(fcinfo);
             auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);

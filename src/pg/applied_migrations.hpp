@@ -2,8 +2,7 @@
 //
 // migrate_all looks at every tenant, most of them up to date; parsing and
 // planning a SELECT per tenant would cost more than the check itself, so the
-// table is scanned directly, with the latest snapshot, and its lock is let go
-// right after (a tenant with work to do is locked and read again).
+// table is scanned directly and its lock let go right after the scan.
 #pragma once
 
 #include <cstdint>
@@ -20,13 +19,34 @@ struct AppliedMigration {
     std::int64_t inserted_at = 0;  // a PostgreSQL Timestamp
 };
 
-enum class TenantTable { present, no_table, no_schema };
+enum class TenantTable {
+    present,
+    no_table,   // the schema is there, its schema_migrations is not
+    no_schema,  // the tenant's schema is gone
+    unknown,    // only from a peek: the table is locked, or not Ecto's layout
+};
 
-// The rows of the tenant's schema_migrations. Raises 55000 if the table is
-// there but lacks Ecto's version bigint column.
-TenantTable read_applied_migrations(const std::string& tenant, std::vector<AppliedMigration>& rows);
+// How to read the table.
+enum class ReadMode {
+    // Under the tenant's lock, before migrating it: waits for the table's
+    // lock, sees everything committed (the latest snapshot), and raises
+    // 55000 if the table is not a plain table with a bigint version column.
+    for_update,
+    // migrate_all's lock-free look at a tenant: never waits, never raises;
+    // anything it cannot judge is `unknown`, left for the locked read.
+    peek,
+    // For SQL (the tenants and migration_states views): the statement's own
+    // snapshot, so REPEATABLE READ sees a consistent picture.
+    for_query,
+};
 
-// Just the versions; nullopt when the tenant's schema is gone.
-std::optional<std::set<std::int64_t>> read_applied_versions(const std::string& tenant);
+TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
+                                    std::vector<AppliedMigration>& rows);
+
+inline std::set<std::int64_t> versions_of(const std::vector<AppliedMigration>& rows) {
+    std::set<std::int64_t> versions;
+    for (const AppliedMigration& row : rows) versions.insert(row.version);
+    return versions;
+}
 
 }  // namespace tenancy::pg

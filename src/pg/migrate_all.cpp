@@ -57,18 +57,25 @@ const char* procedure_name(const RunOptions& options) {
     return options.direction == Direction::up ? "migrate_all" : "rollback_all";
 }
 
-// Whether the tenant has anything to do, judged without its lock: a tenant
-// with work is locked and read again by migrate_tenant()/rollback_tenant().
-// nullopt when the tenant's schema is gone (dropped meanwhile).
-std::optional<bool> has_work(const std::string& tenant, const std::vector<Migration>& registered,
+// Whether the tenant has anything to do, judged without its lock and without
+// waiting or raising: a tenant with work, or one the peek cannot judge, is
+// locked and read again by migrate_tenant()/rollback_tenant(), inside its
+// subtransaction. nullopt when the tenant's schema is gone (dropped meanwhile).
+std::optional<bool> has_work(const std::string& tenant,
+                             const std::vector<core::RegisteredVersion>& registered,
                              const RunOptions& options) {
-    std::optional<std::set<std::int64_t>> applied = read_applied_versions(tenant);
-    if (!applied) return std::nullopt;
-    std::vector<core::RegisteredVersion> versions = registered_versions(registered);
+    std::vector<AppliedMigration> rows;
+    switch (read_applied_migrations(tenant, ReadMode::peek, rows)) {
+        case TenantTable::no_schema: return std::nullopt;
+        case TenantTable::unknown: return true;
+        case TenantTable::no_table:
+        case TenantTable::present: break;
+    }
+    std::set<std::int64_t> applied = versions_of(rows);
     if (options.direction == Direction::up)
-        return !core::plan_migrate(versions, *applied, options.target).empty();
+        return !core::plan_migrate(registered, applied, options.target).empty();
     // A rollback's own refusals (no down_sql) belong to the tenant's run.
-    return applied->upper_bound(*options.target) != applied->end();
+    return applied.upper_bound(*options.target) != applied.end();
 }
 
 // What last_error keeps of a failure: "SQLSTATE: message".
@@ -86,8 +93,22 @@ std::string describe_error(std::exception_ptr failure) {
     }
 }
 
-// Runs one tenant in a subtransaction. Returns the error message on failure
-// (the tenant then is as it was); rethrows in 'stop' mode after recording it.
+// A cancel (pg_cancel_backend, statement_timeout) or a failed assertion ends
+// the whole run whatever on_error says, as plpgsql's WHEN OTHERS leaves them.
+bool ends_the_run(std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const PostgresError& e) {
+        return e.error()->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+               e.error()->sqlerrcode == ERRCODE_ASSERT_FAILURE;
+    } catch (...) {
+        return false;
+    }
+}
+
+// Runs one tenant in a subtransaction, the way plpgsql runs a block with an
+// EXCEPTION clause. Returns the error message on failure (the tenant then is
+// as it was); in 'stop' mode, records it and rethrows.
 std::optional<std::string> run_tenant(const std::string& tenant,
                                       const std::vector<Migration>& registered,
                                       const RunOptions& options, bool had_last_error) {
@@ -97,12 +118,14 @@ std::optional<std::string> run_tenant(const std::string& tenant,
     MemoryContextSwitchTo(caller_context);
 
     std::exception_ptr failure;
-    std::optional<std::string> message;
     try {
         if (options.direction == Direction::up)
             migrate_tenant(tenant, registered, options.target);
         else
             rollback_tenant(tenant, registered, *options.target);
+        // Deferred constraints are checked now, inside the tenant's
+        // subtransaction, not at the commit where no tenant could be blamed.
+        spi::execute("SET CONSTRAINTS ALL IMMEDIATE");
         call_postgres([] { ReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
@@ -111,9 +134,11 @@ std::optional<std::string> run_tenant(const std::string& tenant,
         call_postgres([] { RollbackAndReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
-        message = describe_error(failure);
     }
+    if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
 
+    std::optional<std::string> message;
+    if (failure) message = describe_error(failure);
     if (message)
         set_last_error(tenant, message);
     else if (had_last_error)
@@ -129,9 +154,16 @@ void notice(const std::string& text) {
     call_postgres([&] { ereport(NOTICE, (errmsg_internal("%s", text.c_str()))); });
 }
 
+// PostgreSQL never evicts catalog and relation cache entries, and every
+// tenant brings its own relations: left alone, the backend would grow with the
+// number of tenants. Dropping the caches every so many tenants bounds it, at
+// the price of warming up the shared catalogs again (a millisecond or so).
+constexpr std::size_t tenants_between_cache_resets = 100;
+
 void run_all(const RunOptions& options) {
     std::vector<TenantRow> tenants = tenants_in_name_order();
     std::vector<Migration> registered = registered_migrations();
+    std::vector<core::RegisteredVersion> versions = registered_versions(registered);
     const char* name = procedure_name(options);
 
     // Per-tenant allocations (error copies, scans) go here and are freed
@@ -147,7 +179,7 @@ void run_all(const RunOptions& options) {
     std::size_t next_report = 1;
     for (const TenantRow& row : tenants) {
         MemoryContextSwitchTo(tenant_context);
-        std::optional<bool> work = has_work(row.tenant, registered, options);
+        std::optional<bool> work = has_work(row.tenant, versions, options);
         if (!work) {
             skipped++;  // dropped since the list was read
         } else if (*work || row.has_last_error) {
@@ -163,6 +195,7 @@ void run_all(const RunOptions& options) {
         call_postgres([&] { MemoryContextReset(tenant_context); });
 
         done++;
+        if (done % tenants_between_cache_resets == 0) call_postgres([] { InvalidateSystemCaches(); });
         // Progress at least every 10 % of the tenants.
         if (done * 10 >= next_report * tenants.size() && done < tenants.size()) {
             notice(fmt::format("{}: {} of {} tenants done", name, done, tenants.size()));

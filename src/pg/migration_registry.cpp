@@ -18,8 +18,9 @@ namespace {
 std::vector<std::string> tenants_that_applied(std::int64_t version, std::size_t at_most) {
     std::vector<std::string> found;
     for (const std::string& tenant : registry::all_tenants()) {
-        std::optional<std::set<std::int64_t>> applied = read_applied_versions(tenant);
-        if (applied && applied->count(version)) {
+        std::vector<AppliedMigration> rows;
+        read_applied_migrations(tenant, ReadMode::for_update, rows);
+        if (versions_of(rows).count(version)) {
             found.push_back(tenant);
             if (found.size() == at_most) break;
         }

@@ -152,9 +152,12 @@ int check_migration_text(const std::string& sql, const Migration& migration,
                              checked.c_str()};
     MigrationContextScope scope(context);
     return call_postgres([&] {
-        List* statements = parse_migration(checked.c_str(), which_text);
-        int count = list_length(statements);
-        list_free_deep(statements);
+        MemoryContext parse_context = AllocSetContextCreate(
+            CurrentMemoryContext, "pg_tenancy migration check", ALLOCSET_DEFAULT_SIZES);
+        MemoryContext caller_context = MemoryContextSwitchTo(parse_context);
+        int count = list_length(parse_migration(checked.c_str(), which_text));
+        MemoryContextSwitchTo(caller_context);
+        MemoryContextDelete(parse_context);
         return count;
     });
 }
@@ -171,6 +174,11 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
         MigrationContextScope scope(context);
         const char* which_text = direction == Direction::up ? "up_sql" : "down_sql";
         call_postgres([&] {
+            // Parse trees and everything else the run allocates outside SPI
+            // go in a context of their own, freed when the migration is done.
+            MemoryContext run_context = AllocSetContextCreate(
+                CurrentMemoryContext, "pg_tenancy migration", ALLOCSET_DEFAULT_SIZES);
+            MemoryContext caller_context = MemoryContextSwitchTo(run_context);
             List* statements = parse_migration(sql.c_str(), which_text);
 
             // Every SET and RESET of the migration ends with this nest level:
@@ -184,8 +192,9 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
             execute_statements(sql.c_str(), statements);
             SPI_finish();
-            list_free_deep(statements);
             AtEOXact_GUC(false, nest_level);
+            MemoryContextSwitchTo(caller_context);
+            MemoryContextDelete(run_context);
         });
     }
 

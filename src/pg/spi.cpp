@@ -7,7 +7,13 @@ namespace tenancy::pg::spi {
 namespace {
 
 // Runs sql with its text parameters. Called inside call_postgres() only.
+//
+// SPI leaves CurrentMemoryContext at its procedure context after every call;
+// the caller's context is put back, so that what callers allocate between
+// statements goes where they meant it to (migrate_all frees a context after
+// each tenant; the procedure context lives as long as the whole CALL).
 void run_with_text_args(const std::string& sql, const std::vector<Value>& args) {
+    MemoryContext caller_context = CurrentMemoryContext;
     int nargs = static_cast<int>(args.size());
     Oid* types = nargs ? static_cast<Oid*>(palloc(sizeof(Oid) * nargs)) : nullptr;
     Datum* values = nargs ? static_cast<Datum*>(palloc(sizeof(Datum) * nargs)) : nullptr;
@@ -23,8 +29,7 @@ void run_with_text_args(const std::string& sql, const std::vector<Value>& args) 
     int rc = SPI_execute_with_args(sql.c_str(), nargs, types, values, nulls, false, 0);
     if (rc < 0) elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 
-    // Freed here, not with a memory context: migrate_all runs thousands of
-    // statements inside one SPI connection.
+    MemoryContextSwitchTo(caller_context);
     for (int i = 0; i < nargs; i++)
         if (nulls[i] == ' ') pfree(DatumGetPointer(values[i]));
     if (nargs) {

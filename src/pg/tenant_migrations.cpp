@@ -17,15 +17,13 @@ namespace {
 std::set<std::int64_t> lock_and_read_applied(const std::string& tenant) {
     registry::lock_tenant(tenant);
     std::vector<AppliedMigration> rows;
-    TenantTable table = read_applied_migrations(tenant, rows);
+    TenantTable table = read_applied_migrations(tenant, ReadMode::for_update, rows);
     if (table == TenantTable::no_schema)
         throw core::Error(core::sqlstate::invalid_schema_name,
                           fmt::format("schema of tenant \"{}\" does not exist", tenant));
     if (table == TenantTable::no_table) schema_migrations::ensure_table(tenant);
 
-    std::set<std::int64_t> applied;
-    for (const AppliedMigration& row : rows) applied.insert(row.version);
-    return applied;
+    return versions_of(rows);
 }
 
 }  // namespace

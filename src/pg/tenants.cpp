@@ -69,10 +69,14 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists) {
     if (schema_exists && !if_not_exists)
         throw_schema_exists(tenant, "Use if_not_exists => true to adopt an existing schema as a tenant.");
 
-    OwnDdlScope own_ddl;
-    if (!schema_exists) spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant));
+    if (!schema_exists) {
+        OwnDdlScope own_ddl;
+        spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant));
+    }
     registry::add(tenant);
     schema_migrations::ensure_table(tenant);
+    // Outside OwnDdlScope: a migration that drops or renames some other
+    // tenant's schema is DDL the event triggers must see.
     migrate_tenant(tenant, registered_migrations(), std::nullopt);
 }
 
