@@ -3,7 +3,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(56);
+SELECT plan(59);
 
 -- The fields of the error sql raises: {sqlstate, message, context}.
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
@@ -175,6 +175,16 @@ SELECT results_eq($$SELECT tenant, version, pending FROM tenancy.tenants ORDER B
 SELECT is((SELECT last_error FROM tenancy.tenants WHERE tenant = 't2'), 'P0042: t2 refuses',
           'last_error keeps the failing tenant''s error');
 SELECT is((SELECT count(*)::int FROM tenancy.tenants WHERE last_error IS NOT NULL), 1, 'and only its');
+
+-- A schema_migrations that is not a plain table is refused, never scanned.
+SELECT tenancy.create_tenant('odd');
+DROP TABLE odd.schema_migrations;
+CREATE VIEW odd.schema_migrations AS SELECT 1::bigint AS version, now()::timestamp AS inserted_at;
+SELECT throws_ok($$SELECT * FROM tenancy._applied_migrations('odd')$$, '55000', NULL,
+                 'a view named schema_migrations is refused, not scanned');
+SELECT throws_ok($$SELECT tenancy.migrate('odd')$$, '55000', NULL, 'and migrate() refuses it too');
+SELECT throws_ok($$SELECT * FROM tenancy._applied_migrations('public')$$, '3F000', NULL,
+                 '_applied_migrations reads registered tenants only');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -55,4 +55,40 @@ check "running down_sql" "0" "SELECT count(*) FROM pg_class WHERE relname = 'two
 output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.rollback_all(NULL)" 2>&1 || true)
 check_output "rollback_all needs a target_version" "target_version must not be null" "$output"
 
+# Failures that only show late or come from outside the migration.
+run_sql "SELECT tenancy.drop_tenant(t) FROM tenancy.all_tenants() AS t;
+         DELETE FROM tenancy.migration_registry;
+         SELECT tenancy.create_tenant(format('u%s', i)) FROM generate_series(1, 3) AS i;
+         CREATE TABLE public.parents (id int PRIMARY KEY);
+         SELECT tenancy.register_migration(10, 'deferred_fk',
+             \$\$CREATE TABLE kids (parent_id int REFERENCES parents DEFERRABLE INITIALLY DEFERRED);
+               DO \$b\$ BEGIN IF current_schema() = 'u2' THEN INSERT INTO kids VALUES (42); END IF; END \$b\$ \$\$);"
+output=$(psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1 || true)
+check "a deferred constraint fails its own tenant, not the run" "u1 10|u2 |u3 10" \
+    "SELECT string_agg(tenant || ' ' || coalesce(version::text, ''), '|' ORDER BY tenant) FROM tenancy.tenants"
+check "and is recorded in its last_error" "23503" "SELECT left(last_error, 5) FROM tenancy.tenants WHERE tenant = 'u2'"
+
+# lock_timeout: a tenant whose table is held by a long transaction fails with
+# 55P03, is recorded, and the others proceed.
+run_sql "SELECT tenancy.register_migration(11, 'touch_kids', 'ALTER TABLE kids ADD note text')"
+run_sql "DELETE FROM tenancy.migration_registry WHERE version = 10;
+         SELECT tenancy.drop_tenant('u2')"
+psql -X -q -d "$TEST_DB" -c "BEGIN" -c "LOCK TABLE u1.kids IN ACCESS SHARE MODE" -c "SELECT pg_sleep(4)" >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+output=$(PGOPTIONS="-c lock_timeout=300ms" psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1 || true)
+wait "$holder" || true
+check "with lock_timeout set, the locked tenant fails with 55P03" "55P03" \
+    "SELECT left(last_error, 5) FROM tenancy.tenants WHERE tenant = 'u1'"
+check "and the others proceed" "u3" \
+    "SELECT string_agg(tenant, ',') FROM tenancy.tenants WHERE version = 11"
+check_output "the WARNING names the locked tenant" 'migrate_all: 1 tenants failed: "u1"' "$output"
+
+# A cancel (here statement_timeout) ends the run even in 'continue' mode.
+run_sql "SELECT tenancy.register_migration(12, 'slow', 'SELECT pg_sleep(2)')"
+output=$(PGOPTIONS="-c statement_timeout=500ms" psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1 || true)
+check_output "statement_timeout cancels the whole run, whatever on_error says" "ERROR:  canceling statement due to statement timeout" "$output"
+check "no tenant records a cancel as its own error" "0" \
+    "SELECT count(*) FROM tenancy.tenants WHERE last_error LIKE '57014%'"
+
 finish_checks
