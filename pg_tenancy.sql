@@ -34,6 +34,18 @@ CREATE TABLE tenancy.migration_registry (
 COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
 
+-- One row per table whose rows drive tenants (manage_tenant). regclass
+-- follows the table through renames and survives pg_dump/pg_restore.
+CREATE TABLE tenancy.managed_tables (
+    tbl       regclass PRIMARY KEY,
+    template  text[] NOT NULL,
+    on_create boolean NOT NULL,
+    on_update boolean NOT NULL,
+    on_delete text NOT NULL CHECK (on_delete IN ('keep', 'drop'))
+);
+COMMENT ON TABLE tenancy.managed_tables IS 'pg_tenancy: tables whose rows create, rename and drop tenants';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.managed_tables', '');
+
 CREATE FUNCTION tenancy._checksum(sql text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT
@@ -201,6 +213,39 @@ COMMENT ON FUNCTION tenancy.migration_status(text) IS
     'Each tenant''s migrations: applied, pending, changed or unregistered';
 
 -- ---------------------------------------------------------------------------
+-- Tenants managed by a table
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
+                                      "create" boolean DEFAULT true,
+                                      "update" boolean DEFAULT true,
+                                      on_delete text DEFAULT 'keep',
+                                      backfill boolean DEFAULT false)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
+COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
+    'Makes the rows of a table create, rename and drop their tenants by a name template';
+
+CREATE FUNCTION tenancy.unmanage_tenant(tbl regclass)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_unmanage_tenant';
+COMMENT ON FUNCTION tenancy.unmanage_tenant(regclass) IS
+    'Removes a table''s manage_tenant triggers and settings; its tenants stay';
+
+-- SECURITY DEFINER: a role that may only write the managed table's rows still
+-- creates, renames and drops their tenants, and can do nothing else with it.
+CREATE FUNCTION tenancy._managed_row_trigger()
+RETURNS trigger
+LANGUAGE C
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_managed_row_trigger';
+
+-- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
 -- ---------------------------------------------------------------------------
 
@@ -221,11 +266,11 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_end';
 
 CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
-    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED')
+    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION tenancy._on_sql_drop();
 
 CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
-    WHEN TAG IN ('ALTER SCHEMA')
+    WHEN TAG IN ('ALTER SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION tenancy._on_ddl_command_end();
 
 -- ---------------------------------------------------------------------------

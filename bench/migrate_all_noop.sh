@@ -41,10 +41,13 @@ SQL
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 DO \$\$
-DECLARE t text; n bigint;
+DECLARE t text; n bigint; i int := 0;
 BEGIN
     FOR t IN SELECT * FROM tenancy.all_tenants() LOOP
         EXECUTE format('SELECT count(*) FROM %I.schema_migrations WHERE version > 20', t) INTO n;
+        i := i + 1;
+        -- Commits now and then: 10,000 table locks do not fit in one transaction.
+        IF i % 500 = 0 THEN COMMIT; END IF;
     END LOOP;
 END \$\$;
 SELECT extract(epoch FROM clock_timestamp()) AS t1 \gset

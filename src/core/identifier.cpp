@@ -28,4 +28,19 @@ std::string quote_literal(std::string_view text) {
     return quoted;
 }
 
+std::string text_array_literal(const std::vector<std::string>& elements) {
+    std::string literal = "{";
+    for (std::size_t i = 0; i < elements.size(); i++) {
+        if (i) literal.push_back(',');
+        literal.push_back('"');
+        for (char c : elements[i]) {
+            if (c == '"' || c == '\\') literal.push_back('\\');
+            literal.push_back(c);
+        }
+        literal.push_back('"');
+    }
+    literal.push_back('}');
+    return literal;
+}
+
 }  // namespace tenancy::core

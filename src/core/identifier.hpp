@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tenancy::core {
 
@@ -19,5 +20,9 @@ std::string quote_identifier(std::string_view name);
 // 'text' with every ' doubled, prefixed with E and backslashes doubled when the
 // text holds one, so the result is right whatever standard_conforming_strings is.
 std::string quote_literal(std::string_view text);
+
+// The text of a PostgreSQL text[] value: {"a","b\"c"}, every element quoted,
+// with " and \ escaped by a backslash. Cast it with CAST(... AS text[]).
+std::string text_array_literal(const std::vector<std::string>& elements);
 
 }  // namespace tenancy::core

@@ -7,7 +7,7 @@
 
 extern "C" {
 #include "access/heapam.h"
-#include "storage/lmgr.h"
+
 }
 
 namespace tenancy::pg {

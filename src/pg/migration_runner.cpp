@@ -5,6 +5,7 @@
 #include "../core/identifier.hpp"
 #include "../core/placeholders.hpp"
 #include "error_boundary.hpp"
+#include "schema_owner.hpp"
 #include "spi.hpp"
 
 namespace tenancy::pg {
@@ -167,6 +168,7 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
     std::string quoted_tenant = core::quote_identifier(tenant);
     std::string sql = core::substitute_tenant(text, quoted_tenant);
     std::string search_path = quoted_tenant + ", public";
+    ActAsSchemaOwner as_owner(tenant);
 
     {
         MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(),

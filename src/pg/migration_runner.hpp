@@ -9,8 +9,9 @@ namespace tenancy::pg {
 
 enum class Direction { up, down };
 
-// Runs the migration's up_sql (or down_sql) in the tenant and records (or
-// removes) its version in "<tenant>".schema_migrations. search_path is
+// Runs the migration's up_sql (or down_sql) in the tenant, as the owner of the
+// tenant's schema, and records (or removes) its version in
+// "<tenant>".schema_migrations. search_path is
 // "<tenant>", public while it runs and @tenant@ is substituted; every setting
 // the migration changes is undone after. Errors keep their SQLSTATE and get a
 // CONTEXT line naming the tenant and the migration. The caller holds the

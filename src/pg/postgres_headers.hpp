@@ -26,6 +26,7 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "parser/scansup.h"
 #include "regex/regex.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"

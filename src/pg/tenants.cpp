@@ -63,7 +63,8 @@ void check_tenant_name(std::optional<std::string_view> name) {
     rules.check(name);
 }
 
-void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists) {
+void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
+                            const std::optional<std::string>& owner) {
     registry::lock_tenant(tenant);
     bool schema_exists = registry::schema_exists(tenant);
     if (schema_exists && !if_not_exists)
@@ -71,7 +72,8 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists) {
 
     if (!schema_exists) {
         OwnDdlScope own_ddl;
-        spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant));
+        spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant) +
+                     (owner ? " AUTHORIZATION " + core::quote_identifier(*owner) : ""));
     }
     registry::add(tenant);
     schema_migrations::ensure_table(tenant);

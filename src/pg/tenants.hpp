@@ -12,7 +12,10 @@ namespace tenancy::pg {
 // Raises the SPEC's SQLSTATE unless name is a valid new tenant name.
 void check_tenant_name(std::optional<std::string_view> name);
 
-void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists);
+// owner: the role to own a newly created schema (the caller when nullopt).
+// Migrations run as the schema's owner.
+void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
+                            const std::optional<std::string>& owner = std::nullopt);
 void rename_registered_tenant(const std::string& tenant, const std::string& new_name);
 void drop_registered_tenant(const std::string& tenant);
 

@@ -1,0 +1,327 @@
+// Tenants managed by a table (SPEC "Tenants managed by a table"): manage_tenant,
+// unmanage_tenant, and the row trigger that creates, renames and drops a
+// row's tenant in the same transaction as the row's change.
+//
+// The trigger function is SECURITY DEFINER (owned by the extension's owner),
+// so a role that may only INSERT, UPDATE or DELETE rows of the table still
+// gets its tenants; a new tenant's schema belongs to the table's owner, and
+// its migrations run as that owner.
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "../core/identifier.hpp"
+#include "../core/name_template.hpp"
+#include "arguments.hpp"
+#include "error_boundary.hpp"
+#include "registry.hpp"
+#include "spi.hpp"
+#include "tenants.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/array.h"
+}
+
+namespace tenancy::pg {
+
+namespace {
+
+constexpr const char* insert_trigger = "tenancy_tenant_insert";
+constexpr const char* update_trigger = "tenancy_tenant_update";
+constexpr const char* delete_trigger = "tenancy_tenant_delete";
+
+struct ManagedTable {
+    core::NameTemplate name_template;
+    bool drop_on_delete = false;
+};
+
+struct TableNames {
+    std::string qualified;  // "schema"."table", quoted
+    std::string owner;      // the table owner's role name
+};
+
+TableNames names_of(Oid table) {
+    TableNames names;
+    const char* schema = call_postgres([&] { return get_namespace_name(get_rel_namespace(table)); });
+    const char* relation = call_postgres([&] { return get_rel_name(table); });
+    if (schema == nullptr || relation == nullptr)
+        throw core::Error("42P01", fmt::format("relation with OID {} does not exist", table));
+    names.qualified = core::quote_identifier(schema) + "." + core::quote_identifier(relation);
+    names.owner = call_postgres([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", table);
+        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        return GetUserNameFromId(owner, false);
+    });
+    return names;
+}
+
+// The settings of a managed table; nullopt when it is not managed.
+std::optional<ManagedTable> load_managed_table(Oid table) {
+    std::vector<spi::Row> rows = spi::query(
+        "SELECT element, m.on_delete FROM tenancy.managed_tables AS m "
+        "CROSS JOIN LATERAL pg_catalog.unnest(m.template) WITH ORDINALITY AS e(element, n) "
+        "WHERE m.tbl OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass) "
+        "ORDER BY e.n",
+        {std::to_string(table)});
+    if (rows.empty()) return std::nullopt;
+    std::vector<std::optional<std::string>> elements;
+    for (spi::Row& row : rows) elements.push_back(std::move(row[0]));
+    return ManagedTable{core::NameTemplate::parse(elements), *rows.front()[1] == "drop"};
+}
+
+// Column numbers of the template's columns, in NameTemplate::columns() order.
+std::vector<AttrNumber> template_columns(Oid table, const core::NameTemplate& name_template) {
+    std::vector<AttrNumber> numbers;
+    for (const std::string& column : name_template.columns()) {
+        AttrNumber number = call_postgres([&] { return get_attnum(table, column.c_str()); });
+        if (number == InvalidAttrNumber) {
+            const char* relation = call_postgres([&] { return get_rel_name(table); });
+            throw core::Error(core::sqlstate::undefined_column,
+                              fmt::format("column \"{}\" of relation \"{}\" does not exist", column,
+                                          relation ? relation : "?"),
+                              "", "Template elements starting with ':' name columns of the table.");
+        }
+        if (number < 0)
+            throw core::Error(core::sqlstate::invalid_parameter_value,
+                              fmt::format("template column \"{}\" is a system column", column));
+        numbers.push_back(number);
+    }
+    return numbers;
+}
+
+// The tenant name of one row: each template column's text from its type's
+// output function, as SQL would print it.
+std::string render_row(Relation relation, HeapTuple row, const core::NameTemplate& name_template) {
+    std::vector<AttrNumber> columns = template_columns(RelationGetRelid(relation), name_template);
+    std::vector<std::optional<std::string>> values;
+    for (AttrNumber column : columns) {
+        char* text = call_postgres([&]() -> char* {
+            bool is_null = false;
+            Datum value = heap_getattr(row, column, RelationGetDescr(relation), &is_null);
+            if (is_null) return nullptr;
+            Oid output_function;
+            bool is_varlena;
+            getTypeOutputInfo(TupleDescAttr(RelationGetDescr(relation), column - 1)->atttypid,
+                              &output_function, &is_varlena);
+            return OidOutputFunctionCall(output_function, value);
+        });
+        if (text == nullptr) {
+            values.emplace_back(std::nullopt);
+        } else {
+            values.emplace_back(std::string(text));
+            call_postgres([&] { pfree(text); });
+        }
+    }
+    return name_template.render(values);
+}
+
+void create_row_tenant(const std::string& tenant, const TableNames& table, bool if_not_exists) {
+    check_tenant_name(tenant);
+    create_or_adopt_tenant(tenant, if_not_exists, table.owner);
+}
+
+void on_insert(Relation relation, HeapTuple row, const ManagedTable& managed) {
+    create_row_tenant(render_row(relation, row, managed.name_template),
+                      names_of(RelationGetRelid(relation)), false);
+}
+
+// Renames only when the rendered name changes. A row whose old name is not a
+// tenant (it predates manage_tenant, without backfill) gets its tenant now.
+void on_update(Relation relation, HeapTuple old_row, HeapTuple new_row, const ManagedTable& managed) {
+    std::string old_name = render_row(relation, old_row, managed.name_template);
+    std::string new_name = render_row(relation, new_row, managed.name_template);
+    if (old_name == new_name) return;
+    check_tenant_name(new_name);
+    if (registry::is_registered(old_name))
+        rename_registered_tenant(old_name, new_name);
+    else
+        create_row_tenant(new_name, names_of(RelationGetRelid(relation)), false);
+}
+
+void on_delete(Relation relation, HeapTuple row, const ManagedTable& managed) {
+    if (!managed.drop_on_delete) return;
+    std::string tenant = render_row(relation, row, managed.name_template);
+    if (registry::is_registered(tenant)) drop_registered_tenant(tenant);
+}
+
+void drop_triggers(Oid table, const std::string& qualified_name) {
+    for (const char* trigger : {insert_trigger, update_trigger, delete_trigger}) {
+        bool exists = call_postgres([&] { return OidIsValid(get_trigger_oid(table, trigger, true)); });
+        if (exists) spi::execute(fmt::format("DROP TRIGGER {} ON {}", trigger, qualified_name));
+    }
+}
+
+void create_trigger(const char* name, const char* event, const std::string& table) {
+    spi::execute(fmt::format("CREATE TRIGGER {} AFTER {} ON {} FOR EACH ROW "
+                             "EXECUTE FUNCTION tenancy._managed_row_trigger()",
+                             name, event, table));
+}
+
+// Creates (or adopts) the tenant of every row already in the table.
+int backfill(Oid table, const TableNames& names, const core::NameTemplate& name_template) {
+    std::vector<AttrNumber> columns = template_columns(table, name_template);
+    std::string select = "SELECT ";
+    std::vector<std::string> column_names = name_template.columns();
+    for (std::size_t i = 0; i < column_names.size(); i++)
+        select += (i ? ", " : "") + core::quote_identifier(column_names[i]);
+    select += " FROM " + names.qualified;
+    // spi::query prints every value with its type's output function, as the trigger does.
+    std::vector<spi::Row> rows = spi::query(select);
+    for (spi::Row& row : rows) create_row_tenant(name_template.render(row), names, true);
+    return static_cast<int>(rows.size());
+}
+
+void check_on_delete(const std::string& on_delete) {
+    if (on_delete != "keep" && on_delete != "drop")
+        throw core::Error(core::sqlstate::invalid_parameter_value,
+                          fmt::format("invalid on_delete value \"{}\"", on_delete), "",
+                          "on_delete is 'keep' or 'drop'.");
+}
+
+std::vector<std::optional<std::string>> text_array_argument(FunctionCallInfo fcinfo, int index) {
+    std::vector<std::optional<std::string>> elements;
+    Datum* values = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
+    call_postgres([&] {
+        ArrayType* array = PG_GETARG_ARRAYTYPE_P(index);
+        if (ARR_NDIM(array) > 1)
+            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                            errmsg("template must be a one-dimensional array")));
+        deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
+    });
+    for (int i = 0; i < count; i++) {
+        if (nulls[i]) {
+            elements.emplace_back(std::nullopt);
+        } else {
+            text* element = reinterpret_cast<text*>(DatumGetPointer(values[i]));
+            elements.emplace_back(std::string(VARDATA_ANY(element), VARSIZE_ANY_EXHDR(element)));
+        }
+    }
+    return elements;
+}
+
+}  // namespace
+
+}  // namespace tenancy::pg
+
+using namespace tenancy::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_manage_tenant);
+PG_FUNCTION_INFO_V1(tenancy_unmanage_tenant);
+PG_FUNCTION_INFO_V1(tenancy_managed_row_trigger);
+
+// tenancy.manage_tenant(tbl regclass, template text[], "create" boolean DEFAULT true,
+//     "update" boolean DEFAULT true, on_delete text DEFAULT 'keep', backfill boolean DEFAULT false)
+Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        if (PG_ARGISNULL(0))
+            throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
+                                       "tbl must not be null");
+        Oid table = PG_GETARG_OID(0);
+        if (PG_ARGISNULL(1))
+            throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
+                                       "template must not be null");
+        std::vector<std::optional<std::string>> elements = text_array_argument(fcinfo, 1);
+        bool on_create = required_bool_argument(fcinfo, 2, "create");
+        bool on_update = required_bool_argument(fcinfo, 3, "update");
+        std::string on_delete = required_text_argument(fcinfo, 4, "on_delete");
+        bool fill = required_bool_argument(fcinfo, 5, "backfill");
+        check_on_delete(on_delete);
+
+        // As CREATE TRIGGER does: no concurrent writes while the triggers change.
+        char relkind = call_postgres([&] {
+            LockRelationOid(table, ShareRowExclusiveLock);
+            return get_rel_relkind(table);
+        });
+        if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+            throw tenancy::core::Error("42809", "manage_tenant needs a table", "",
+                                       "Only ordinary and partitioned tables can manage tenants.");
+        tenancy::core::NameTemplate name_template = tenancy::core::NameTemplate::parse(elements);
+        template_columns(table, name_template);  // every column must exist
+        TableNames names = names_of(table);
+
+        spi::connect();
+        drop_triggers(table, names.qualified);
+        if (on_create) create_trigger(insert_trigger, "INSERT", names.qualified);
+        if (on_update) create_trigger(update_trigger, "UPDATE", names.qualified);
+        if (on_delete == "drop") create_trigger(delete_trigger, "DELETE", names.qualified);
+        std::vector<std::string> template_elements;
+        for (const std::optional<std::string>& element : elements) template_elements.push_back(*element);
+        spi::execute(
+            "INSERT INTO tenancy.managed_tables (tbl, template, on_create, on_update, on_delete) "
+            "VALUES (CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass), "
+            "CAST($2 AS pg_catalog.text[]), CAST($3 AS pg_catalog.bool), "
+            "CAST($4 AS pg_catalog.bool), $5) "
+            "ON CONFLICT (tbl) DO UPDATE SET template = EXCLUDED.template, "
+            "on_create = EXCLUDED.on_create, on_update = EXCLUDED.on_update, "
+            "on_delete = EXCLUDED.on_delete",
+            {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
+             on_update ? "true" : "false", on_delete});
+        if (fill) backfill(table, names, name_template);
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+// tenancy.unmanage_tenant(tbl regclass) RETURNS void
+Datum tenancy_unmanage_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        if (PG_ARGISNULL(0))
+            throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
+                                       "tbl must not be null");
+        Oid table = PG_GETARG_OID(0);
+        call_postgres([&] { LockRelationOid(table, ShareRowExclusiveLock); });
+        TableNames names = names_of(table);
+
+        spi::connect();
+        std::uint64_t removed = spi::execute(
+            "DELETE FROM tenancy.managed_tables "
+            "WHERE tbl OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)",
+            {std::to_string(table)});
+        if (removed == 0)
+            throw tenancy::core::Error(
+                tenancy::core::sqlstate::object_not_in_prerequisite_state,
+                fmt::format("table {} does not manage tenants", names.qualified));
+        drop_triggers(table, names.qualified);
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+// The AFTER ... FOR EACH ROW trigger manage_tenant installs.
+Datum tenancy_managed_row_trigger(PG_FUNCTION_ARGS) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("tenancy._managed_row_trigger() must be called as a trigger")));
+    auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (!TRIGGER_FIRED_AFTER(trigger->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("tenancy._managed_row_trigger() must run AFTER ... FOR EACH ROW")));
+
+    return guard_entry([&] {
+        Relation relation = trigger->tg_relation;
+        spi::connect();
+        // Settings removed behind the triggers' back: nothing to manage.
+        std::optional<ManagedTable> managed = load_managed_table(RelationGetRelid(relation));
+        if (managed) {
+            if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+                on_insert(relation, trigger->tg_trigtuple, *managed);
+            else if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event))
+                on_update(relation, trigger->tg_trigtuple, trigger->tg_newtuple, *managed);
+            else if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event))
+                on_delete(relation, trigger->tg_trigtuple, *managed);
+        }
+        spi::finish();
+        return PointerGetDatum(nullptr);
+    });
+}
+
+}  // extern "C"
