@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 make -s
 make -s install
-scripts/with-cluster.sh psql -X -v ON_ERROR_STOP=0 -f demo/demo.sql
+scripts/with-cluster.sh psql -X -q -f demo/demo.sql

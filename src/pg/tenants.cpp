@@ -87,7 +87,9 @@ void rename_registered_tenant(const std::string& tenant, const std::string& new_
     registry::lock_tenant(std::min(tenant, new_name));
     registry::lock_tenant(std::max(tenant, new_name));
     registry::require_registered(tenant);
-    if (registry::schema_exists(new_name)) throw_schema_exists(new_name, "");
+    if (registry::schema_exists(new_name))
+        throw_schema_exists(new_name,
+                            "To swap two tenants' names, rename one of them to a free name first.");
 
     OwnDdlScope own_ddl;
     spi::execute("ALTER SCHEMA " + core::quote_identifier(tenant) + " RENAME TO " +
