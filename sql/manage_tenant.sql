@@ -118,3 +118,9 @@ SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'organizations'::reg
 INSERT INTO organizations VALUES (40, 'unmanaged', 'x');
 SELECT count(*) FROM tenancy.all_tenants() AS t(tenant) WHERE tenant = 't_unmanaged';
 SELECT count(*) > 0 AS tenants_stay FROM tenancy.all_tenants();
+
+-- Leave the database as the test found it.
+SELECT count(*) AS dropped FROM tenancy.all_tenants() AS t, LATERAL tenancy.drop_tenant(t);
+DROP EXTENSION pg_tenancy CASCADE;
+DROP VIEW organization_names;
+DROP TABLE organizations, users;

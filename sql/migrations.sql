@@ -76,3 +76,8 @@ SELECT tenancy.migrate('nobody');
 SELECT tenancy.rollback('org_1', NULL);
 SELECT tenancy.migration_status('nobody');
 CALL tenancy.migrate_all(on_error => 'ignore');
+
+-- Leave the database as the test found it.
+SELECT count(*) AS dropped FROM tenancy.all_tenants() AS t, LATERAL tenancy.drop_tenant(t);
+DROP EXTENSION pg_tenancy;
+DROP TABLE users;

@@ -1,6 +1,6 @@
 // libFuzzer target for the parsers and quoting of src/core (make fuzz).
 //
-// The first input byte picks the code under test (data[0] % 6); the rest is
+// The first input byte picks the code under test (data[0] % 8); the rest is
 // its input:
 //   0 tenant-name rules, 1 quoting,
 //   2 one migration file name, 3 a directory listing (names split on '\n'),
@@ -9,6 +9,11 @@
 //   5 plan_migrate / plan_rollback (next byte: target, bit 7 meaning "no
 //     target" for migrate; each further byte a version, bit 7 applied rather
 //     than registered, bit 6 registered with a down_sql).
+//   6 NameTemplate parse / columns / render (template elements split on '\n',
+//     an element starting with '\x01' is NULL; after a '\0', the values, split
+//     and NULL-marked the same way),
+//   7 text_array_literal (elements each ended by '\0'), read back by a
+//     reference text[] parser.
 // Besides "no crash", it checks properties each function promises.
 #include <algorithm>
 #include <cctype>
@@ -26,6 +31,7 @@
 #include "../../src/core/identifier.hpp"
 #include "../../src/core/migration_files.hpp"
 #include "../../src/core/migration_plan.hpp"
+#include "../../src/core/name_template.hpp"
 #include "../../src/core/placeholders.hpp"
 #include "../../src/core/tenant_name.hpp"
 
@@ -356,18 +362,250 @@ void fuzz_migration_plan(std::string_view input) {
     }
 }
 
+
+// ---- manage_tenant name templates ------------------------------------------
+
+// Lines of text; a line starting with '\x01' is NULL.
+std::vector<std::optional<std::string>> split_nullable_lines(std::string_view input) {
+    std::vector<std::optional<std::string>> elements;
+    for (std::string& line : split_lines(input)) {
+        if (!line.empty() && line.front() == '\x01')
+            elements.emplace_back(std::nullopt);
+        else
+            elements.emplace_back(std::move(line));
+    }
+    return elements;
+}
+
+bool mentions(const Error& e, std::string_view text) {
+    // what() ends at a NUL, so only NUL-free text can be looked for.
+    return text.find('\0') != std::string_view::npos ||
+           std::string_view(e.what()).find(text) != std::string_view::npos;
+}
+
+// The template written out by hand: the literal text and the column value
+// joined in template order.
+std::string reference_render(const std::vector<std::optional<std::string>>& elements,
+                             const std::vector<std::string>& columns,
+                             const std::vector<std::string>& values) {
+    std::string out;
+    for (const std::optional<std::string>& element : elements) {
+        if (element->empty() || element->front() != ':') {
+            out += *element;
+            continue;
+        }
+        std::string name = element->substr(1);
+        std::size_t index = static_cast<std::size_t>(
+            std::find(columns.begin(), columns.end(), name) - columns.begin());
+        out += values[index];
+    }
+    return out;
+}
+
+// Renders values, which have one entry per column and no NULL, and checks the
+// result against the template.
+void check_render(const NameTemplate& parsed,
+                  const std::vector<std::optional<std::string>>& elements,
+                  const std::vector<std::string>& columns,
+                  const std::vector<std::string>& values) {
+    std::vector<std::optional<std::string>> wrapped(values.begin(), values.end());
+    std::string rendered = parsed.render(wrapped);
+    // Length: every literal once, every column's value once per occurrence.
+    std::size_t expected_size = 0;
+    for (const TemplatePart& part : parsed.parts()) {
+        if (!part.is_column) {
+            expected_size += part.text.size();
+        } else {
+            auto it = std::find(columns.begin(), columns.end(), part.text);
+            check(it != columns.end());
+            expected_size += values[static_cast<std::size_t>(it - columns.begin())].size();
+        }
+    }
+    check(rendered.size() == expected_size);
+    check(rendered == reference_render(elements, columns, values));
+    // Rendering is a pure function of the values.
+    check(parsed.render(wrapped) == rendered);
+}
+
+void fuzz_name_template(std::string_view input) {
+    std::size_t nul = input.find('\0');
+    std::string_view template_text = input.substr(0, nul);
+    std::optional<std::string_view> values_text;
+    if (nul != std::string_view::npos) values_text = input.substr(nul + 1);
+
+    // An empty input is the empty template; otherwise one element per line.
+    std::vector<std::optional<std::string>> elements;
+    if (!template_text.empty()) elements = split_nullable_lines(template_text);
+
+    // What parse() should say, worked out element by element.
+    bool has_null = false, has_lone_colon = false, has_column = false;
+    for (const std::optional<std::string>& element : elements) {
+        if (!element) {
+            has_null = true;
+        } else if (*element == ":") {
+            has_lone_colon = true;
+        } else if (!element->empty() && element->front() == ':') {
+            has_column = true;
+        }
+    }
+    bool should_parse = !elements.empty() && !has_null && !has_lone_colon && has_column;
+
+    std::optional<NameTemplate> parsed;
+    try {
+        parsed = NameTemplate::parse(elements);
+    } catch (const Error& e) {
+        check(!should_parse);
+        if (std::strcmp(e.sqlstate(), "22004") == 0) {
+            check(has_null);
+        } else {
+            check(std::strcmp(e.sqlstate(), "22023") == 0);
+            check(elements.empty() || has_lone_colon || !has_column);
+        }
+        return;
+    }
+    check(should_parse);
+
+    // Parts mirror the elements: ':' and a name make a column, the rest is literal.
+    check(parsed->parts().size() == elements.size());
+    std::vector<std::string> expected_columns;
+    for (std::size_t i = 0; i < elements.size(); i++) {
+        const TemplatePart& part = parsed->parts()[i];
+        const std::string& element = *elements[i];
+        bool is_column = !element.empty() && element.front() == ':';
+        check(part.is_column == is_column);
+        if (!is_column) {
+            check(part.text == element);
+            continue;
+        }
+        check(part.text == element.substr(1));
+        check(!part.text.empty());
+        if (std::find(expected_columns.begin(), expected_columns.end(), part.text) ==
+            expected_columns.end())
+            expected_columns.push_back(part.text);
+    }
+    std::vector<std::string> columns = parsed->columns();
+    check(columns == expected_columns);
+    check(!columns.empty());
+
+    // Values from the input when it has them, else each column's own name.
+    std::vector<std::optional<std::string>> values;
+    if (values_text) {
+        if (!values_text->empty()) values = split_nullable_lines(*values_text);
+    } else {
+        values.assign(columns.begin(), columns.end());
+    }
+
+    std::optional<std::size_t> first_null;
+    for (std::size_t i = 0; i < values.size() && !first_null; i++)
+        if (!values[i]) first_null = i;
+    try {
+        std::string rendered = parsed->render(values);
+        check(values.size() == columns.size());
+        check(!first_null);
+        std::vector<std::string> plain;
+        for (const std::optional<std::string>& value : values) plain.push_back(*value);
+        check(rendered == reference_render(elements, columns, plain));
+    } catch (const Error& e) {
+        if (std::strcmp(e.sqlstate(), "XX000") == 0) {
+            check(values.size() != columns.size());
+        } else {
+            check(std::strcmp(e.sqlstate(), "22004") == 0);
+            check(values.size() == columns.size());
+            check(first_null.has_value());
+            check(mentions(e, columns[*first_null]));
+        }
+    }
+
+    // And always once with the right number of values and no NULL: the values
+    // given, NULLs made empty, missing ones the column's name.
+    std::vector<std::string> fixed;
+    for (std::size_t i = 0; i < columns.size(); i++) {
+        if (i < values.size())
+            fixed.push_back(values[i].value_or(""));
+        else
+            fixed.push_back(columns[i]);
+    }
+    check_render(*parsed, elements, columns, fixed);
+}
+
+// ---- text[] literals -----------------------------------------------------
+
+// Reads back the form text_array_literal() writes: {} or {"…","…"}, with \
+// escaping the next byte inside quotes. nullopt when the text is not of that
+// form. Also checks that only " and \ are escaped.
+std::optional<std::vector<std::string>> reference_parse_text_array(std::string_view text) {
+    if (text.size() < 2 || text.front() != '{' || text.back() != '}') return std::nullopt;
+    std::vector<std::string> elements;
+    std::size_t i = 1;
+    if (text[i] == '}') return i + 1 == text.size() ? std::optional(elements) : std::nullopt;
+    while (true) {
+        if (i >= text.size() || text[i] != '"') return std::nullopt;
+        i++;
+        std::string element;
+        while (true) {
+            if (i >= text.size()) return std::nullopt;
+            char c = text[i++];
+            if (c == '"') break;
+            if (c == '\\') {
+                if (i >= text.size()) return std::nullopt;
+                char escaped = text[i++];
+                if (escaped != '"' && escaped != '\\') return std::nullopt;
+                element.push_back(escaped);
+            } else {
+                element.push_back(c);
+            }
+        }
+        elements.push_back(std::move(element));
+        if (i >= text.size()) return std::nullopt;
+        if (text[i] == ',') {
+            i++;
+            continue;
+        }
+        if (text[i] == '}' && i + 1 == text.size()) return elements;
+        return std::nullopt;
+    }
+}
+
+void fuzz_text_array_literal(std::string_view input) {
+    // Each element ends with a '\0'; a last one without it counts when not empty.
+    std::vector<std::string> elements;
+    std::size_t start = 0;
+    while (start < input.size()) {
+        std::size_t end = input.find('\0', start);
+        if (end == std::string_view::npos) end = input.size();
+        elements.emplace_back(input.substr(start, end - start));
+        start = end + 1;
+    }
+
+    std::string literal = text_array_literal(elements);
+    std::optional<std::vector<std::string>> parsed = reference_parse_text_array(literal);
+    check(parsed.has_value());
+    check(*parsed == elements);
+
+    // Size: braces, commas, two quotes an element, one backslash per " or \.
+    std::size_t expected_size = 2 + (elements.empty() ? 0 : elements.size() - 1);
+    for (const std::string& element : elements) {
+        expected_size += 2 + element.size();
+        for (char c : element)
+            if (c == '"' || c == '\\') expected_size++;
+    }
+    check(literal.size() == expected_size);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 6) {
+    switch (data[0] % 8) {
         case 0: fuzz_tenant_name(input); break;
         case 1: fuzz_quoting(input); break;
         case 2: fuzz_migration_file_name(input); break;
         case 3: fuzz_migration_files(input); break;
         case 4: fuzz_substitute_tenant(input); break;
         case 5: fuzz_migration_plan(input); break;
+        case 6: fuzz_name_template(input); break;
+        case 7: fuzz_text_array_literal(input); break;
     }
     return 0;
 }
