@@ -24,6 +24,10 @@ void lock_tenant(const std::string& tenant) {
                                 static_cast<int>(tenant.size()));
         DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(tenant_lock_space),
                             Int32GetDatum(static_cast<int32>(key)));
+        // Whoever held the lock may have just committed a schema of this
+        // name; unlike a relation lock, an advisory lock does not make the
+        // catalog caches catch up, so do it here.
+        AcceptInvalidationMessages();
     });
 }
 

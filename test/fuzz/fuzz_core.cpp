@@ -530,9 +530,9 @@ void fuzz_name_template(std::string_view input) {
 
 // ---- text[] literals -----------------------------------------------------
 
-// Reads back the form text_array_literal() writes: {} or {"…","…"}, with \
-// escaping the next byte inside quotes. nullopt when the text is not of that
-// form. Also checks that only " and \ are escaped.
+// Reads back the form text_array_literal() writes: {} or {"a","b"}, where a
+// backslash inside quotes escapes the next byte. nullopt when the text is not
+// of that form, including when a byte other than " or backslash is escaped.
 std::optional<std::vector<std::string>> reference_parse_text_array(std::string_view text) {
     if (text.size() < 2 || text.front() != '{' || text.back() != '}') return std::nullopt;
     std::vector<std::string> elements;
