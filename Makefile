@@ -9,6 +9,8 @@ PG_SRCS    = $(sort $(wildcard src/pg/*.cpp))
 OBJS       = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# Update scripts between versions (see upgrade/README.md).
+DATA       = $(wildcard $(EXTENSION)--*--*.sql)
 EXTRA_CLEAN = test/unit/run_unit_tests test/fuzz/fuzz_core test/fuzz/corpus-run
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))

@@ -86,6 +86,14 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_drop_tenant';
 COMMENT ON FUNCTION tenancy.drop_tenant(text) IS 'Drops a tenant schema with everything in it';
 
+-- No SET clause: it would make every CALL atomic, and it commits after each
+-- batch. Its internal SQL is fully schema-qualified.
+CREATE PROCEDURE tenancy.drop_tenant_in_batches(tenant text, batch_size integer DEFAULT 200)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_drop_tenant_in_batches';
+COMMENT ON PROCEDURE tenancy.drop_tenant_in_batches(text, integer) IS
+    'Drops a tenant of thousands of relations, batch_size relations per transaction';
+
 -- No SET clause: it would undo the search_path this function sets.
 CREATE FUNCTION tenancy.set_tenant(tenant text, is_local boolean DEFAULT false)
 RETURNS text

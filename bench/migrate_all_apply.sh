@@ -70,12 +70,13 @@ echo "migrate_all of a 3-statement migration ($tenants tenants, median of $round
 # Backend memory right after migrate_all, in the session that ran it.
 memory_after_run() {  # DATABASE
     psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c "SELECT tenancy.register_migration(1000, 'memory', \$m\$$(migration 1000)\$m\$)" >/dev/null
-    psql -X -A -t -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" <<'SQL' | tail -1
 SET client_min_messages = warning;
 CALL tenancy.migrate_all();
-SELECT format('%s kB in all, %s kB in CacheMemoryContext and its children',
+SELECT format('%s kB in all: %s kB in CacheMemoryContext and its children, %s kB of pending statistics',
               sum(total_bytes) / 1024,
-              sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext') / 1024)
+              sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext') / 1024,
+              sum(total_bytes) FILTER (WHERE name LIKE 'PgStat%') / 1024)
 FROM pg_backend_memory_contexts;
 SQL
 }

@@ -143,6 +143,24 @@ void execute_statements(const char* sql, List* statements) {
     }
 }
 
+// The lock manager's "out of shared memory" says little about a migration
+// that simply touches too many relations for one transaction.
+void explain_lock_exhaustion(ErrorData* error, const Migration& migration) {
+    if (error->sqlerrcode != ERRCODE_OUT_OF_MEMORY || error->message == nullptr ||
+        strcmp(error->message, "out of shared memory") != 0)
+        return;
+    std::string detail = fmt::format(
+        "Migration {} \"{}\" takes more locks than one transaction can hold: every relation it "
+        "creates, alters or drops is locked until it commits, and the server keeps room for "
+        "max_locks_per_transaction ({}) locks per connection.",
+        migration.version, migration.name, max_locks_per_xact);
+    call_postgres([&] {
+        error->detail = pstrdup(detail.c_str());
+        error->hint = pstrdup("Split the migration into several versions, or raise "
+                              "max_locks_per_transaction (a server restart is needed).");
+    });
+}
+
 }  // namespace
 
 int check_migration_text(const std::string& sql, const Migration& migration,
@@ -170,7 +188,7 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
     std::string search_path = quoted_tenant + ", public";
     ActAsSchemaOwner as_owner(tenant);
 
-    {
+    try {
         MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(),
                                  direction == Direction::up ? "up" : "down", sql.c_str()};
         MigrationContextScope scope(context);
@@ -198,6 +216,9 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
             MemoryContextSwitchTo(caller_context);
             MemoryContextDelete(run_context);
         });
+    } catch (const PostgresError& e) {
+        explain_lock_exhaustion(e.error(), migration);
+        throw;
     }
 
     std::string version = std::to_string(migration.version);

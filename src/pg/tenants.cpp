@@ -2,6 +2,7 @@
 // switch to tenants. Each entry point validates, locks the tenant name, does
 // the DDL and keeps the registry in step, all in the caller's transaction.
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -106,6 +107,33 @@ void drop_registered_tenant(const std::string& tenant) {
     registry::remove(tenant);
 }
 
+// Drops the tenant's relations batch_size at a time, committing after each
+// batch, then the tenant. A DROP SCHEMA ... CASCADE locks every relation in
+// one transaction; a tenant of thousands of relations would exhaust the lock
+// table (max_locks_per_transaction) at its default.
+void drop_tenant_in_batches(const std::string& tenant, int batch_size, bool commit_each_batch) {
+    registry::require_registered(tenant);
+    while (true) {
+        registry::lock_tenant(tenant);
+        std::vector<spi::Row> batch = spi::query(
+            "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' "
+            "WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.relname "
+            "FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+            "WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+            "AND NOT c.relispartition ORDER BY c.oid LIMIT CAST($2 AS pg_catalog.int4)",
+            {tenant, std::to_string(batch_size)});
+        if (batch.empty()) break;
+        OwnDdlScope own_ddl;
+        for (const spi::Row& relation : batch)
+            execute_quietly(fmt::format("DROP {} IF EXISTS {}.{} CASCADE", *relation[0],
+                                        core::quote_identifier(tenant),
+                                        core::quote_identifier(*relation[1])));
+        if (!commit_each_batch) continue;
+        call_postgres([] { SPI_commit(); });
+    }
+    drop_registered_tenant(tenant);
+}
+
 }  // namespace tenancy::pg
 
 using namespace tenancy::pg;
@@ -116,6 +144,7 @@ PG_FUNCTION_INFO_V1(tenancy_create_tenant);
 PG_FUNCTION_INFO_V1(tenancy_rename_tenant);
 PG_FUNCTION_INFO_V1(tenancy_drop_tenant);
 PG_FUNCTION_INFO_V1(tenancy_set_tenant);
+PG_FUNCTION_INFO_V1(tenancy_drop_tenant_in_batches);
 
 // tenancy.create_tenant(tenant text, if_not_exists boolean DEFAULT false) RETURNS text
 Datum tenancy_create_tenant(PG_FUNCTION_ARGS) {
@@ -151,6 +180,28 @@ Datum tenancy_drop_tenant(PG_FUNCTION_ARGS) {
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         spi::connect();
         drop_registered_tenant(tenant);
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+// CALL tenancy.drop_tenant_in_batches(tenant text, batch_size integer DEFAULT 200)
+// Commits after each batch when CALLed outside a transaction block; inside
+// one, it is drop_tenant with extra steps.
+Datum tenancy_drop_tenant_in_batches(PG_FUNCTION_ARGS) {
+    bool nonatomic = fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
+                     !castNode(CallContext, fcinfo->context)->atomic;
+    return guard_entry([&] {
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        if (PG_ARGISNULL(1))
+            throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
+                                       "batch_size must not be null");
+        int batch_size = PG_GETARG_INT32(1);
+        if (batch_size < 1)
+            throw tenancy::core::Error(tenancy::core::sqlstate::invalid_parameter_value,
+                                       fmt::format("batch_size must be at least 1, not {}", batch_size));
+        spi::connect(nonatomic);
+        drop_tenant_in_batches(tenant, batch_size, nonatomic);
         spi::finish();
         return Datum(0);
     });
