@@ -12,10 +12,13 @@
 
 -- One row per tenant, keyed by the schema name; listed in byte order (COLLATE "C")
 -- wherever order matters, so the order never depends on the database locale.
+-- managed_by: the managed table whose rows made (or adopted) the tenant; only
+-- those tenants do its UPDATE and DELETE triggers rename and drop.
 CREATE TABLE tenancy.tenant_registry (
     tenant     text PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    last_error text
+    last_error text,
+    managed_by regclass
 );
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');
@@ -224,6 +227,8 @@ COMMENT ON FUNCTION tenancy.migration_status(text) IS
 -- Tenants managed by a table
 -- ---------------------------------------------------------------------------
 
+-- The settings that change how values print are pinned, so that a row renders
+-- the same tenant name in every session (backfill here, the trigger below).
 CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
                                       "create" boolean DEFAULT true,
                                       "update" boolean DEFAULT true,
@@ -232,6 +237,8 @@ CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
 RETURNS void
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
 COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
     'Makes the rows of a table create, rename and drop their tenants by a name template';
@@ -251,6 +258,8 @@ RETURNS trigger
 LANGUAGE C
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_managed_row_trigger';
 
 -- ---------------------------------------------------------------------------

@@ -61,6 +61,11 @@ Datum tenancy_on_sql_drop(PG_FUNCTION_ARGS) {
         if (registry::registry_exists()) {
             refuse_dropping_template_columns();
             spi::execute(
+                "UPDATE tenancy.tenant_registry AS registered SET managed_by = NULL "
+                "FROM pg_catalog.pg_event_trigger_dropped_objects() AS dropped "
+                "WHERE dropped.object_type OPERATOR(pg_catalog.=) 'table' "
+                "AND CAST(registered.managed_by AS pg_catalog.oid) OPERATOR(pg_catalog.=) dropped.objid");
+            spi::execute(
                 "DELETE FROM tenancy.managed_tables AS managed "
                 "USING pg_catalog.pg_event_trigger_dropped_objects() AS dropped "
                 "WHERE dropped.object_type OPERATOR(pg_catalog.=) 'table' "
@@ -102,7 +107,7 @@ Datum tenancy_on_ddl_command_end(PG_FUNCTION_ARGS) {
                     "UPDATE tenancy.managed_tables "
                     "SET template = pg_catalog.array_replace(template, "
                     "':' OPERATOR(pg_catalog.||) $1, ':' OPERATOR(pg_catalog.||) $2) "
-                    "WHERE CAST(tbl AS pg_catalog.oid) IN ("
+                    "WHERE CAST(tbl AS pg_catalog.oid) OPERATOR(pg_catalog.=) ANY ("
                     "SELECT objid FROM pg_catalog.pg_event_trigger_ddl_commands() "
                     "WHERE classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_class' AS pg_catalog.regclass))",
                     {old_name, new_name});

@@ -21,6 +21,7 @@
 #include "tenants.hpp"
 
 extern "C" {
+#include "catalog/partition.h"
 #include "commands/trigger.h"
 #include "utils/array.h"
 }
@@ -34,6 +35,7 @@ constexpr const char* update_trigger = "tenancy_tenant_update";
 constexpr const char* delete_trigger = "tenancy_tenant_delete";
 
 struct ManagedTable {
+    Oid table = InvalidOid;  // the managed table (a partition's root for its rows)
     core::NameTemplate name_template;
     bool drop_on_delete = false;
 };
@@ -60,18 +62,31 @@ TableNames names_of(Oid table) {
     return names;
 }
 
-// The settings of a managed table; nullopt when it is not managed.
+// The settings that govern a table's rows; nullopt when it is not managed.
+// A row trigger on a partitioned table fires on the partition that holds the
+// row, so the partition's ancestors are looked up too, nearest first.
 std::optional<ManagedTable> load_managed_table(Oid table) {
-    std::vector<spi::Row> rows = spi::query(
-        "SELECT element, m.on_delete FROM tenancy.managed_tables AS m "
-        "CROSS JOIN LATERAL pg_catalog.unnest(m.template) WITH ORDINALITY AS e(element, n) "
-        "WHERE m.tbl OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass) "
-        "ORDER BY e.n",
-        {std::to_string(table)});
-    if (rows.empty()) return std::nullopt;
-    std::vector<std::optional<std::string>> elements;
-    for (spi::Row& row : rows) elements.push_back(std::move(row[0]));
-    return ManagedTable{core::NameTemplate::parse(elements), *rows.front()[1] == "drop"};
+    std::vector<Oid> candidates{table};
+    call_postgres([&] {
+        if (!get_rel_relispartition(table)) return;
+        List* ancestors = get_partition_ancestors(table);
+        ListCell* cell;
+        foreach (cell, ancestors) candidates.push_back(lfirst_oid(cell));
+        list_free(ancestors);
+    });
+    for (Oid candidate : candidates) {
+        std::vector<spi::Row> rows = spi::query(
+            "SELECT element, m.on_delete FROM tenancy.managed_tables AS m "
+            "CROSS JOIN LATERAL pg_catalog.unnest(m.template) WITH ORDINALITY AS e(element, n) "
+            "WHERE CAST(m.tbl AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.oid) "
+            "ORDER BY e.n",
+            {std::to_string(candidate)});
+        if (rows.empty()) continue;
+        std::vector<std::optional<std::string>> elements;
+        for (spi::Row& row : rows) elements.push_back(std::move(row[0]));
+        return ManagedTable{candidate, core::NameTemplate::parse(elements), *rows.front()[1] == "drop"};
+    }
+    return std::nullopt;
 }
 
 // Column numbers of the template's columns, in NameTemplate::columns() order.
@@ -95,7 +110,8 @@ std::vector<AttrNumber> template_columns(Oid table, const core::NameTemplate& na
 }
 
 // The tenant name of one row: each template column's text from its type's
-// output function, as SQL would print it.
+// output function, as SQL would print it (the trigger and manage_tenant pin
+// DateStyle, TimeZone and the other settings that change that text).
 std::string render_row(Relation relation, HeapTuple row, const core::NameTemplate& name_template) {
     std::vector<AttrNumber> columns = template_columns(RelationGetRelid(relation), name_template);
     std::vector<std::optional<std::string>> values;
@@ -120,33 +136,60 @@ std::string render_row(Relation relation, HeapTuple row, const core::NameTemplat
     return name_template.render(values);
 }
 
-void create_row_tenant(const std::string& tenant, const TableNames& table, bool if_not_exists) {
+// The tenant of a row as it was (before an UPDATE or DELETE), if the table's
+// rows made one: a row with a NULL in a template column never had a tenant.
+std::optional<std::string> row_tenant(Relation relation, HeapTuple row, const ManagedTable& managed) {
+    std::string name;
+    try {
+        name = render_row(relation, row, managed.name_template);
+    } catch (const core::Error& e) {
+        if (std::string(e.sqlstate()) == core::sqlstate::null_value_not_allowed) return std::nullopt;
+        throw;
+    }
+    registry::lock_tenant(name);
+    if (!registry::is_managed_by(name, managed.table)) return std::nullopt;
+    return name;
+}
+
+void create_row_tenant(const std::string& tenant, Oid table, bool if_not_exists) {
     check_tenant_name(tenant);
-    create_or_adopt_tenant(tenant, if_not_exists, table.owner);
+    create_or_adopt_tenant(tenant, if_not_exists, TenantMaker{table, names_of(table).owner});
 }
 
 void on_insert(Relation relation, HeapTuple row, const ManagedTable& managed) {
-    create_row_tenant(render_row(relation, row, managed.name_template),
-                      names_of(RelationGetRelid(relation)), false);
+    create_row_tenant(render_row(relation, row, managed.name_template), managed.table, false);
 }
 
-// Renames only when the rendered name changes. A row whose old name is not a
-// tenant (it predates manage_tenant, without backfill) gets its tenant now.
+// Renames only when the rendered name changes, and only a tenant this table's
+// rows made: a row cannot rename some other tenant by taking its name. A row
+// without a tenant yet (it predates manage_tenant, without backfill) gets one.
 void on_update(Relation relation, HeapTuple old_row, HeapTuple new_row, const ManagedTable& managed) {
-    std::string old_name = render_row(relation, old_row, managed.name_template);
     std::string new_name = render_row(relation, new_row, managed.name_template);
+    std::optional<std::string> old_name = row_tenant(relation, old_row, managed);
     if (old_name == new_name) return;
     check_tenant_name(new_name);
-    if (registry::is_registered(old_name))
-        rename_registered_tenant(old_name, new_name);
+    if (old_name)
+        rename_registered_tenant(*old_name, new_name);
     else
-        create_row_tenant(new_name, names_of(RelationGetRelid(relation)), false);
+        create_row_tenant(new_name, managed.table, false);
+}
+
+// An UPDATE that moves a row to another partition arrives as a DELETE and an
+// INSERT; run as such, it would drop (or orphan) the tenant and make another.
+void refuse_partition_move(HeapTuple row) {
+    if (!ItemPointerIndicatesMovedPartitions(&row->t_self) &&
+        !HeapTupleHeaderIndicatesMovedPartitions(row->t_data))
+        return;
+    throw core::Error("0A000", "a row of a managed table cannot move to another partition",
+                      "Its tenant would be dropped or left behind, and a new one made.",
+                      "Delete the row and insert it again, or keep the partition key unchanged.");
 }
 
 void on_delete(Relation relation, HeapTuple row, const ManagedTable& managed) {
+    refuse_partition_move(row);
     if (!managed.drop_on_delete) return;
-    std::string tenant = render_row(relation, row, managed.name_template);
-    if (registry::is_registered(tenant)) drop_registered_tenant(tenant);
+    std::optional<std::string> tenant = row_tenant(relation, row, managed);
+    if (tenant) drop_registered_tenant(*tenant);
 }
 
 void drop_triggers(Oid table, const std::string& qualified_name) {
@@ -164,7 +207,6 @@ void create_trigger(const char* name, const char* event, const std::string& tabl
 
 // Creates (or adopts) the tenant of every row already in the table.
 int backfill(Oid table, const TableNames& names, const core::NameTemplate& name_template) {
-    std::vector<AttrNumber> columns = template_columns(table, name_template);
     std::string select = "SELECT ";
     std::vector<std::string> column_names = name_template.columns();
     for (std::size_t i = 0; i < column_names.size(); i++)
@@ -172,7 +214,7 @@ int backfill(Oid table, const TableNames& names, const core::NameTemplate& name_
     select += " FROM " + names.qualified;
     // spi::query prints every value with its type's output function, as the trigger does.
     std::vector<spi::Row> rows = spi::query(select);
-    for (spi::Row& row : rows) create_row_tenant(name_template.render(row), names, true);
+    for (spi::Row& row : rows) create_row_tenant(name_template.render(row), table, true);
     return static_cast<int>(rows.size());
 }
 
@@ -252,7 +294,8 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         drop_triggers(table, names.qualified);
         if (on_create) create_trigger(insert_trigger, "INSERT", names.qualified);
         if (on_update) create_trigger(update_trigger, "UPDATE", names.qualified);
-        if (on_delete == "drop") create_trigger(delete_trigger, "DELETE", names.qualified);
+        // Always: besides on_delete => 'drop', it refuses moves between partitions.
+        create_trigger(delete_trigger, "DELETE", names.qualified);
         std::vector<std::string> template_elements;
         for (const std::optional<std::string>& element : elements) template_elements.push_back(*element);
         spi::execute(
@@ -291,6 +334,10 @@ Datum tenancy_unmanage_tenant(PG_FUNCTION_ARGS) {
                 tenancy::core::sqlstate::object_not_in_prerequisite_state,
                 fmt::format("table {} does not manage tenants", names.qualified));
         drop_triggers(table, names.qualified);
+        spi::execute(
+            "UPDATE tenancy.tenant_registry SET managed_by = NULL "
+            "WHERE CAST(managed_by AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.oid)",
+            {std::to_string(table)});
         spi::finish();
         return Datum(0);
     });

@@ -45,10 +45,21 @@ void require_registered(const std::string& tenant) {
                           "", "tenancy.all_tenants() lists the registered tenants.");
 }
 
-void add(const std::string& tenant) {
+void add(const std::string& tenant, std::optional<Oid> managed_by) {
     spi::execute(
-        "INSERT INTO tenancy.tenant_registry (tenant) VALUES ($1) ON CONFLICT (tenant) DO NOTHING",
-        {tenant});
+        "INSERT INTO tenancy.tenant_registry AS registered (tenant, managed_by) "
+        "VALUES ($1, CAST(CAST($2 AS pg_catalog.oid) AS pg_catalog.regclass)) "
+        "ON CONFLICT (tenant) DO UPDATE "
+        "SET managed_by = COALESCE(EXCLUDED.managed_by, registered.managed_by)",
+        {tenant, managed_by ? spi::Value(std::to_string(*managed_by)) : std::nullopt});
+}
+
+bool is_managed_by(const std::string& tenant, Oid table) {
+    return spi::query_value(
+               "SELECT 1 FROM tenancy.tenant_registry WHERE tenant OPERATOR(pg_catalog.=) $1 "
+               "AND CAST(managed_by AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($2 AS pg_catalog.oid)",
+               {tenant, std::to_string(table)})
+        .has_value();
 }
 
 void remove(const std::string& tenant) {

@@ -65,7 +65,7 @@ void check_tenant_name(std::optional<std::string_view> name) {
 }
 
 void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
-                            const std::optional<std::string>& owner) {
+                            const std::optional<TenantMaker>& maker) {
     registry::lock_tenant(tenant);
     bool schema_exists = registry::schema_exists(tenant);
     if (schema_exists && !if_not_exists)
@@ -74,9 +74,9 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
     if (!schema_exists) {
         OwnDdlScope own_ddl;
         spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant) +
-                     (owner ? " AUTHORIZATION " + core::quote_identifier(*owner) : ""));
+                     (maker ? " AUTHORIZATION " + core::quote_identifier(maker->owner) : ""));
     }
-    registry::add(tenant);
+    registry::add(tenant, maker ? std::optional<Oid>(maker->table) : std::nullopt);
     schema_migrations::ensure_table(tenant);
     // Outside OwnDdlScope: a migration that drops or renames some other
     // tenant's schema is DDL the event triggers must see.
@@ -107,6 +107,15 @@ void drop_registered_tenant(const std::string& tenant) {
     registry::remove(tenant);
 }
 
+// The DROP command for a pg_class.relkind.
+const char* drop_keyword(const std::string& relkind) {
+    if (relkind == "v") return "VIEW";
+    if (relkind == "m") return "MATERIALIZED VIEW";
+    if (relkind == "S") return "SEQUENCE";
+    if (relkind == "f") return "FOREIGN TABLE";
+    return "TABLE";
+}
+
 // Drops the tenant's relations batch_size at a time, committing after each
 // batch, then the tenant. A DROP SCHEMA ... CASCADE locks every relation in
 // one transaction; a tenant of thousands of relations would exhaust the lock
@@ -116,16 +125,23 @@ void drop_tenant_in_batches(const std::string& tenant, int batch_size, bool comm
     while (true) {
         registry::lock_tenant(tenant);
         std::vector<spi::Row> batch = spi::query(
-            "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' "
-            "WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.relname "
-            "FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-            "WHERE n.nspname OPERATOR(pg_catalog.=) $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
-            "AND NOT c.relispartition ORDER BY c.oid LIMIT CAST($2 AS pg_catalog.int4)",
+            "SELECT c.relkind, c.relname "
+            "FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n "
+            "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+            "WHERE n.nspname OPERATOR(pg_catalog.=) $1 "
+            "AND c.relkind OPERATOR(pg_catalog.=) ANY (CAST('{r,p,v,m,S,f}' AS pg_catalog.\"char\"[])) "
+            "AND NOT c.relispartition "
+            // Identity and serial sequences go with their table.
+            "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d "
+            "WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_class' AS pg_catalog.regclass) "
+            "AND d.objid OPERATOR(pg_catalog.=) c.oid "
+            "AND d.deptype OPERATOR(pg_catalog.=) ANY (CAST('{i,a,e}' AS pg_catalog.\"char\"[]))) "
+            "ORDER BY c.oid LIMIT CAST($2 AS pg_catalog.int4)",
             {tenant, std::to_string(batch_size)});
         if (batch.empty()) break;
         OwnDdlScope own_ddl;
         for (const spi::Row& relation : batch)
-            execute_quietly(fmt::format("DROP {} IF EXISTS {}.{} CASCADE", *relation[0],
+            execute_quietly(fmt::format("DROP {} IF EXISTS {}.{} CASCADE", drop_keyword(*relation[0]),
                                         core::quote_identifier(tenant),
                                         core::quote_identifier(*relation[1])));
         if (!commit_each_batch) continue;
