@@ -5,7 +5,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(20);
+SELECT plan(26);
 
 CREATE TABLE public.users (id int PRIMARY KEY);
 SELECT tenancy.register_migration(1, 'create_projects',
@@ -78,6 +78,41 @@ SELECT fk_ok('org_10', 'projects', 'owner_id', 'public', 'users', 'id',
              'and their foreign key to a shared table points at public');
 SELECT is((SELECT relowner::regrole::text FROM pg_class WHERE oid = 'org_10.schema_migrations'::regclass),
           'tenancy_test_owner', 'schema_migrations too');
+
+-- A row cannot rename or drop a tenant it did not make by taking its name.
+SELECT tenancy.create_tenant('victim');
+SELECT tenancy.manage_tenant('public.organizations', ARRAY['org_', ':id'], "create" => false,
+                             on_delete => 'drop');
+CREATE TABLE public.sneaky (name text);
+ALTER TABLE public.sneaky OWNER TO tenancy_test_owner;
+SELECT tenancy.manage_tenant('public.sneaky', ARRAY[':name'], "create" => false, on_delete => 'drop');
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.sneaky TO tenancy_test_app;
+SET LOCAL ROLE tenancy_test_app;
+INSERT INTO public.sneaky VALUES ('victim');
+SELECT lives_ok($$UPDATE public.sneaky SET name = 'mine' WHERE name = 'victim'$$,
+                'a row taking another tenant''s name and changing it');
+DELETE FROM public.sneaky;
+RESET ROLE;
+SELECT ok(EXISTS (SELECT FROM tenancy.all_tenants() t WHERE t = 'victim'),
+          'renamed nothing and dropped nothing of that tenant');
+SELECT has_schema('victim', 'its schema is still there');
+
+-- Migrating needs the right to act as the tenant schema's owner.
+CREATE ROLE tenancy_test_admin;
+GRANT USAGE ON SCHEMA tenancy TO tenancy_test_admin;
+GRANT EXECUTE ON FUNCTION tenancy.migrate(text, bigint) TO tenancy_test_admin;
+GRANT SELECT ON tenancy.migration_registry TO tenancy_test_admin;
+SELECT tenancy.register_migration(2, 'second', 'CREATE TABLE second (id int)');
+SET LOCAL ROLE tenancy_test_admin;
+SELECT throws_ok($$SELECT tenancy.migrate('victim')$$, '42501', 'permission denied to migrate tenant "victim"',
+                 'a role that cannot act as the owner cannot migrate the tenant');
+RESET ROLE;
+GRANT tenancy_test_owner TO tenancy_test_admin;
+SET LOCAL ROLE tenancy_test_admin;
+SELECT is(tenancy.migrate('org_10'), 1, 'a member of the owner''s role can');
+RESET ROLE;
+SELECT is((SELECT relowner::regrole::text FROM pg_class WHERE oid = 'org_10.second'::regclass),
+          'tenancy_test_owner', 'and what it creates belongs to the owner');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -4,7 +4,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(27);
+SELECT plan(29);
 
 SELECT tenancy.create_tenant('t1');
 CREATE TABLE organizations (id int PRIMARY KEY);
@@ -33,6 +33,8 @@ SELECT throws_ok($$SELECT tenancy.manage_tenant(NULL, ARRAY[':id'])$$, '22004', 
 SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', NULL)$$, '22004', 'template must not be null', 'manage_tenant(..., NULL)');
 SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':id', NULL])$$, '22004', 'template element 2 is null', 'a NULL template element');
 SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':id'], "create" => NULL)$$, '22004', 'create must not be null', 'manage_tenant("create" => NULL)');
+SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':id'], "update" => NULL)$$, '22004', 'update must not be null', 'manage_tenant("update" => NULL)');
+SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':id'], backfill => NULL)$$, '22004', 'backfill must not be null', 'manage_tenant(backfill => NULL)');
 SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':id'], on_delete => NULL)$$, '22004', 'on_delete must not be null', 'manage_tenant(on_delete => NULL)');
 SELECT throws_ok($$SELECT tenancy.unmanage_tenant(NULL)$$, '22004', 'tbl must not be null', 'unmanage_tenant(NULL)');
 SELECT results_eq($$SELECT * FROM tenancy.all_tenants()$$, ARRAY['t1'], 'nothing was created or dropped');

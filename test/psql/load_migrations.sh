@@ -37,8 +37,8 @@ check "the loaded migrations apply to a new tenant" "20240101000002 0" \
 # The GUC gives the default path.
 check "a NULL path uses tenancy.tenant_migrations_path" "0" \
     "SET tenancy.tenant_migrations_path = '$good'; SELECT tenancy.load_migrations()"
-output=$(value_of "SELECT tenancy.load_migrations()" 2>&1 || true)
-check_output "no path and no setting is an error" "no migrations directory given" "$output"
+output=$(psql -X -q -v VERBOSITY=verbose -d "$TEST_DB" -c "SELECT tenancy.load_migrations()" 2>&1 || true)
+check_output "no path and no setting is an error" "ERROR:  22023: no migrations directory given" "$output"
 
 # Bad directories: a clear error, and nothing registered.
 count_before=$(value_of "SELECT count(*) FROM tenancy.migration_registry")
@@ -94,8 +94,9 @@ expect_error "an applied migration changed on disk" 55000 "$changed"
 # Who may read the server's files.
 run_sql "CREATE ROLE tenancy_loader; GRANT USAGE ON SCHEMA tenancy TO tenancy_loader;
          GRANT EXECUTE ON FUNCTION tenancy.load_migrations(text) TO tenancy_loader"
-output=$(psql -X -q -d "$TEST_DB" -c "SET ROLE tenancy_loader" -c "SELECT tenancy.load_migrations('$good')" 2>&1 || true)
-check_output "a role without pg_read_server_files may not load files" "permission denied to load migrations" "$output"
+output=$(psql -X -q -v VERBOSITY=verbose -d "$TEST_DB" -c "SET ROLE tenancy_loader" \
+    -c "SELECT tenancy.load_migrations('$good')" 2>&1 || true)
+check_output "a role without pg_read_server_files may not load files" "ERROR:  42501: permission denied to load migrations" "$output"
 run_sql "GRANT pg_read_server_files TO tenancy_loader; GRANT SELECT, INSERT, UPDATE ON tenancy.migration_registry TO tenancy_loader"
 output=$(psql -X -q -A -t -d "$TEST_DB" -c "SET ROLE tenancy_loader" -c "SELECT tenancy.load_migrations('$good')" 2>&1 || true)
 check_output "a member of pg_read_server_files may" "^0$" "$output"
