@@ -74,9 +74,9 @@ memory_after_run() {  # DATABASE
 SET client_min_messages = warning;
 CALL tenancy.migrate_all();
 SELECT format('%s kB in all: %s kB in CacheMemoryContext and its children, %s kB of pending statistics',
-              sum(total_bytes) / 1024,
-              sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext') / 1024,
-              sum(total_bytes) FILTER (WHERE name LIKE 'PgStat%') / 1024)
+              (sum(total_bytes) / 1024)::bigint,
+              (sum(total_bytes) FILTER (WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext') / 1024)::bigint,
+              (sum(total_bytes) FILTER (WHERE name LIKE 'PgStat%') / 1024)::bigint)
 FROM pg_backend_memory_contexts;
 SQL
 }

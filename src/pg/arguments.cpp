@@ -54,6 +54,11 @@ void begin_materialized_result(FunctionCallInfo fcinfo) {
 #endif
 }
 
+bool called_nonatomically(FunctionCallInfo fcinfo) {
+    return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
+           !castNode(CallContext, fcinfo->context)->atomic;
+}
+
 Datum text_datum(std::string_view text) {
     return call_postgres([&] {
         return PointerGetDatum(cstring_to_text_with_len(text.data(), static_cast<int>(text.size())));

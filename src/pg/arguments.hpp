@@ -23,6 +23,10 @@ std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index);
 // Called inside call_postgres().
 void begin_materialized_result(FunctionCallInfo fcinfo);
 
+// Whether a procedure may commit: CALLed outside a transaction block, as the
+// PL handlers decide it (a SET clause or SECURITY DEFINER makes every CALL atomic).
+bool called_nonatomically(FunctionCallInfo fcinfo);
+
 // A text Datum allocated in the current memory context.
 Datum text_datum(std::string_view text);
 

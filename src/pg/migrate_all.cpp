@@ -221,13 +221,6 @@ void run_all(const RunOptions& options) {
     }
 }
 
-// As the PL handlers decide: commit per tenant only when CALLed non-atomically
-// (outside a transaction block, no SET clause, not SECURITY DEFINER).
-bool called_nonatomically(FunctionCallInfo fcinfo) {
-    return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
-           !castNode(CallContext, fcinfo->context)->atomic;
-}
-
 OnError parse_on_error(const std::string& value) {
     if (value == "stop") return OnError::stop;
     if (value == "continue") return OnError::continue_;

@@ -205,9 +205,8 @@ Datum tenancy_drop_tenant(PG_FUNCTION_ARGS) {
 // Commits after each batch when CALLed outside a transaction block; inside
 // one, it is drop_tenant with extra steps.
 Datum tenancy_drop_tenant_in_batches(PG_FUNCTION_ARGS) {
-    bool nonatomic = fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
-                     !castNode(CallContext, fcinfo->context)->atomic;
     return guard_entry([&] {
+        bool nonatomic = called_nonatomically(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         if (PG_ARGISNULL(1))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
