@@ -286,6 +286,11 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
             throw tenancy::core::Error("42809", "manage_tenant needs a table", "",
                                        "Only ordinary and partitioned tables can manage tenants.");
+        // A temporary table vanishes at session end without a DROP that the
+        // event triggers would see, leaving its settings behind.
+        char persistence = call_postgres([&] { return get_rel_persistence(table); });
+        if (persistence == RELPERSISTENCE_TEMP)
+            throw tenancy::core::Error("0A000", "manage_tenant cannot manage a temporary table");
         tenancy::core::NameTemplate name_template = tenancy::core::NameTemplate::parse(elements);
         template_columns(table, name_template);  // every column must exist
         TableNames names = names_of(table);

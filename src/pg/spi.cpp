@@ -82,7 +82,7 @@ std::vector<Row> query(const std::string& sql, const std::vector<Value>& args) {
                 row.emplace_back(std::nullopt);
             } else {
                 row.emplace_back(std::string(text));
-                pfree(text);
+                call_postgres([&] { pfree(text); });
             }
         }
         rows.push_back(std::move(row));

@@ -5,7 +5,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(45);
+SELECT plan(46);
 
 CREATE TABLE organizations (id int PRIMARY KEY, slug text);
 CREATE VIEW organization_ids AS SELECT id FROM organizations;
@@ -66,6 +66,9 @@ SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[':slug'],
 SELECT throws_ok($$SELECT tenancy.manage_tenant('organizations', ARRAY[[':slug'], [':id']])$$, '2202E', NULL,
                  'a two-dimensional template');
 SELECT throws_ok($$SELECT tenancy.unmanage_tenant('organizations')$$, '55000', NULL, 'unmanaging a table that is not managed');
+CREATE TEMP TABLE temporary_organizations (id int);
+SELECT throws_ok($$SELECT tenancy.manage_tenant('temporary_organizations', ARRAY['tmp_', ':id'])$$, '0A000', NULL,
+                 'a temporary table');
 SELECT ok(NOT EXISTS (SELECT FROM tenancy.managed_tables), 'no bad template was stored');
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'organizations'::regclass), 0, 'and no trigger created');
 

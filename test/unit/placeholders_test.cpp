@@ -107,7 +107,7 @@ TEST(SubstituteTenant, NextToAtSignIsLeftAlone) {
     EXPECT_EQ(sub("@tenant@@tenant@"), "@tenant@@tenant@");
 }
 
-TEST(SubstituteTenant, NextToDollarIsLeftAlone) {
+TEST(SubstituteTenant, AdjacentDollarKeepsItLiteral) {
     // $ continues an identifier in PostgreSQL (a$b), so $@tenant@ is one word.
     EXPECT_EQ(sub("$@tenant@"), "$@tenant@");
     EXPECT_EQ(sub("@tenant@$"), "@tenant@$");
