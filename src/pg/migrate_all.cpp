@@ -150,8 +150,16 @@ std::optional<std::string> run_tenant(const std::string& tenant,
     return message;
 }
 
+// Plain functions, so that a message's LOCATION names them, not a lambda.
+void emit_notice(const char* text) { ereport(NOTICE, (errmsg_internal("%s", text))); }
+
+void emit_failed_tenants_warning(const char* procedure, std::size_t count, const char* tenants) {
+    ereport(WARNING, (errmsg("%s: %zu tenants failed: %s", procedure, count, tenants),
+                      errhint("tenancy.tenants shows the error of each in last_error.")));
+}
+
 void notice(const std::string& text) {
-    call_postgres([&] { ereport(NOTICE, (errmsg_internal("%s", text.c_str()))); });
+    call_postgres([&] { emit_notice(text.c_str()); });
 }
 
 // PostgreSQL never evicts catalog and relation cache entries, and every
@@ -213,11 +221,7 @@ void run_all(const RunOptions& options) {
         for (std::size_t i = 0; i < failed.size() && i < 20; i++)
             list += (i ? ", " : "") + ("\"" + failed[i] + "\"");
         if (failed.size() > 20) list += fmt::format(" and {} more", failed.size() - 20);
-        call_postgres([&] {
-            ereport(WARNING,
-                    (errmsg("%s: %zu tenants failed: %s", name, failed.size(), list.c_str()),
-                     errhint("tenancy.tenants shows the error of each in last_error.")));
-        });
+        call_postgres([&] { emit_failed_tenants_warning(name, failed.size(), list.c_str()); });
     }
 }
 
