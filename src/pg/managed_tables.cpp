@@ -37,6 +37,7 @@ constexpr const char* delete_trigger = "tenancy_tenant_delete";
 struct ManagedTable {
     Oid table = InvalidOid;  // the managed table (a partition's root for its rows)
     core::NameTemplate name_template;
+    bool create_on_insert = true;
     bool drop_on_delete = false;
 };
 
@@ -76,7 +77,7 @@ std::optional<ManagedTable> load_managed_table(Oid table) {
     });
     for (Oid candidate : candidates) {
         std::vector<spi::Row> rows = spi::query(
-            "SELECT element, m.on_delete FROM tenancy.managed_tables AS m "
+            "SELECT element, m.on_delete, m.on_create FROM tenancy.managed_tables AS m "
             "CROSS JOIN LATERAL pg_catalog.unnest(m.template) WITH ORDINALITY AS e(element, n) "
             "WHERE CAST(m.tbl AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.oid) "
             "ORDER BY e.n",
@@ -84,7 +85,8 @@ std::optional<ManagedTable> load_managed_table(Oid table) {
         if (rows.empty()) continue;
         std::vector<std::optional<std::string>> elements;
         for (spi::Row& row : rows) elements.push_back(std::move(row[0]));
-        return ManagedTable{candidate, core::NameTemplate::parse(elements), *rows.front()[1] == "drop"};
+        return ManagedTable{candidate, core::NameTemplate::parse(elements), *rows.front()[2] == "t",
+                            *rows.front()[1] == "drop"};
     }
     return std::nullopt;
 }
@@ -111,7 +113,8 @@ std::vector<AttrNumber> template_columns(Oid table, const core::NameTemplate& na
 
 // The tenant name of one row: each template column's text from its type's
 // output function, as SQL would print it (the trigger and manage_tenant pin
-// DateStyle, TimeZone and the other settings that change that text).
+// DateStyle, TimeZone and the other settings that change that text). A NULL
+// in a template column raises 22004.
 std::string render_row(Relation relation, HeapTuple row, const core::NameTemplate& name_template) {
     std::vector<AttrNumber> columns = template_columns(RelationGetRelid(relation), name_template);
     std::vector<std::optional<std::string>> values;
@@ -136,19 +139,24 @@ std::string render_row(Relation relation, HeapTuple row, const core::NameTemplat
     return name_template.render(values);
 }
 
-// The tenant of a row as it was (before an UPDATE or DELETE), if the table's
-// rows made one: a row with a NULL in a template column never had a tenant.
-std::optional<std::string> row_tenant(Relation relation, HeapTuple row, const ManagedTable& managed) {
-    std::string name;
+// The name a row renders, or nullopt when a template column is NULL: such a
+// row names no tenant.
+std::optional<std::string> rendered_name(Relation relation, HeapTuple row,
+                                         const ManagedTable& managed) {
     try {
-        name = render_row(relation, row, managed.name_template);
+        return render_row(relation, row, managed.name_template);
     } catch (const core::Error& e) {
         if (std::string(e.sqlstate()) == core::sqlstate::null_value_not_allowed) return std::nullopt;
         throw;
     }
-    registry::lock_tenant(name);
-    if (!registry::is_managed_by(name, managed.table)) return std::nullopt;
-    return name;
+}
+
+// Whether the tenant of that name was made by this table's rows, under the
+// tenant's lock: only those does the table rename or drop, so a row cannot
+// rename or drop some other tenant by taking its name.
+bool made_by_table(const std::string& tenant, const ManagedTable& managed) {
+    registry::lock_tenant(tenant);
+    return registry::is_managed_by(tenant, managed.table);
 }
 
 void create_row_tenant(const std::string& tenant, Oid table, bool if_not_exists) {
@@ -160,18 +168,20 @@ void on_insert(Relation relation, HeapTuple row, const ManagedTable& managed) {
     create_row_tenant(render_row(relation, row, managed.name_template), managed.table, false);
 }
 
-// Renames only when the rendered name changes, and only a tenant this table's
-// rows made: a row cannot rename some other tenant by taking its name. A row
-// without a tenant yet (it predates manage_tenant, without backfill) gets one.
+// Does nothing unless the rendered name changes, which most updates do not.
+// Renames the old name's tenant if this table's rows made it; otherwise (the
+// row predates manage_tenant, without backfill) creates its tenant, if the
+// table creates tenants at all.
 void on_update(Relation relation, HeapTuple old_row, HeapTuple new_row, const ManagedTable& managed) {
-    std::string new_name = render_row(relation, new_row, managed.name_template);
-    std::optional<std::string> old_name = row_tenant(relation, old_row, managed);
+    std::optional<std::string> old_name = rendered_name(relation, old_row, managed);
+    std::optional<std::string> new_name = rendered_name(relation, new_row, managed);
     if (old_name == new_name) return;
-    check_tenant_name(new_name);
-    if (old_name)
-        rename_registered_tenant(*old_name, new_name);
-    else
-        create_row_tenant(new_name, managed.table, false);
+    if (!new_name) render_row(relation, new_row, managed.name_template);  // raises 22004
+    check_tenant_name(*new_name);
+    if (old_name && made_by_table(*old_name, managed))
+        rename_registered_tenant(*old_name, *new_name);
+    else if (managed.create_on_insert)
+        create_row_tenant(*new_name, managed.table, false);
 }
 
 // An UPDATE that moves a row to another partition arrives as a DELETE and an
@@ -188,8 +198,8 @@ void refuse_partition_move(HeapTuple row) {
 void on_delete(Relation relation, HeapTuple row, const ManagedTable& managed) {
     refuse_partition_move(row);
     if (!managed.drop_on_delete) return;
-    std::optional<std::string> tenant = row_tenant(relation, row, managed);
-    if (tenant) drop_registered_tenant(*tenant);
+    std::optional<std::string> tenant = rendered_name(relation, row, managed);
+    if (tenant && made_by_table(*tenant, managed)) drop_registered_tenant(*tenant);
 }
 
 void drop_triggers(Oid table, const std::string& qualified_name) {

@@ -5,7 +5,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(14);
+SELECT plan(16);
 
 CREATE TABLE organizations (region text NOT NULL, id int NOT NULL, PRIMARY KEY (region, id))
     PARTITION BY LIST (region);
@@ -53,7 +53,13 @@ SELECT throws_ok($$UPDATE teams SET code = NULL WHERE id = 1$$, '22004', NULL,
 INSERT INTO teams VALUES (2, 'blue');
 SELECT tenancy.manage_tenant('teams', ARRAY['team_', ':code'], "create" => false, on_delete => 'drop');
 INSERT INTO teams VALUES (3, NULL);
-SELECT lives_ok($$DELETE FROM teams WHERE id = 3$$, 'a row with NULL in the template deletes');
+SELECT lives_ok($$UPDATE teams SET id = 4 WHERE id = 3$$,
+                'a row with NULL in the template updates its other columns');
+SELECT lives_ok($$DELETE FROM teams WHERE id = 4$$, 'a row with NULL in the template deletes');
+INSERT INTO teams VALUES (5, 'gray');
+UPDATE teams SET code = 'white' WHERE id = 5;
+SELECT is((SELECT count(*)::int FROM tenancy.all_tenants() t WHERE t IN ('team_gray', 'team_white')), 0,
+          'with "create" => false, rows without a tenant get none, on insert or update');
 
 CREATE SCHEMA "Billing Data";
 CREATE TABLE "Billing Data"."Accounts" ("Account Id" int PRIMARY KEY);
