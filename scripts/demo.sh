@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds and installs pg_tenancy, starts a throwaway cluster and runs demo/demo.sql.
+# Builds pg_tenancy, installs it into a throwaway cluster's private
+# installation and runs demo/demo.sql there (scripts/demo.sh --keep keeps the
+# cluster running afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-make -s
-make -s install
-scripts/with-cluster.sh psql -X -q -f demo/demo.sql
+# --keep leaves the demo's cluster running for the reader to explore.
+scripts/with-cluster.sh "$@" psql -X -q -f demo/demo.sql

@@ -1,17 +1,47 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests (GoogleTest), then pg_regress, pgTAP and the
-# procedure/psql suites against a throwaway cluster. Installs what it needs.
+# Runs every test: the unit tests (GoogleTest, no server), then the server
+# tests (pg_regress, pgTAP, isolation, psql suites) against a throwaway
+# cluster of each supported PostgreSQL that can be had here: Debian's 15, and
+# 18 from ../shared/pg (installed into /opt/pg/18 when its tarball is there).
+# Installs what it needs. TENANCY_PG_VERSIONS="15" limits the versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-make -s
-make -s install
-make -s -C test/boundary
-make -s -C test/boundary install
+
+pg_config_for() {
+    case "$1" in
+        15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+        *) echo "/opt/pg/$1/bin/pg_config" ;;
+    esac
+}
+
+# PostgreSQL 18 is not in Debian 12's archive: it comes prebuilt from shared/.
+if [ ! -x /opt/pg/18/bin/pg_config ] && [ -f ../shared/pg/install.sh ] && [ "$(id -u)" = 0 ]; then
+    bash ../shared/pg/install.sh 18 || echo "could not install PostgreSQL 18 from ../shared/pg"
+fi
 
 echo "== unit tests"
 make -s unit
 
-echo "== server tests"
-scripts/with-cluster.sh scripts/server-tests.sh
+versions_passed=0
+versions_failed=0
+versions_skipped=0
+for version in ${TENANCY_PG_VERSIONS:-15 18}; do
+    pg_config=$(pg_config_for "$version")
+    if [ ! -x "$pg_config" ]; then
+        echo "== PostgreSQL $version: SKIPPED, no $pg_config on this machine"
+        versions_skipped=$((versions_skipped + 1))
+        continue
+    fi
+    echo "== server tests on PostgreSQL $version"
+    if PG_CONFIG=$pg_config scripts/with-cluster.sh scripts/server-tests.sh; then
+        versions_passed=$((versions_passed + 1))
+    else
+        echo "== PostgreSQL $version: FAILED"
+        versions_failed=$((versions_failed + 1))
+    fi
+done
+
+echo "PostgreSQL versions: $versions_passed passed, $versions_failed failed, $versions_skipped skipped"
+[ "$versions_failed" -eq 0 ] && [ "$versions_passed" -gt 0 ]

@@ -48,9 +48,9 @@ echo "INSERT INTO organizations (name) VALUES ('storm');" >"$workload"
 pgbench -n -c 4 -j 2 -T 20 -f "$workload" "$TEST_DB" >/dev/null 2>&1 &
 storm=$!
 sleep 3
-pg_ctlcluster "${PGVERSION:-15}" regress stop -m immediate
+"$TENANCY_CLUSTER" ctl stop -m immediate >/dev/null
 wait "$storm" || true
-pg_ctlcluster "${PGVERSION:-15}" regress start
+"$TENANCY_CLUSTER" ctl start >/dev/null
 wait_for_server
 rm -f "$workload"
 kills=$((kills + 1))
