@@ -1,0 +1,308 @@
+-- pg_tenancy install script (built into pg_tenancy--<version>.sql).
+--
+-- Every function pins its search_path or qualifies everything it names; the
+-- ones that cannot have a SET clause (set_tenant, whose whole point is to set
+-- search_path) say so where they are defined in src/pg.
+
+\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- The registry
+-- ---------------------------------------------------------------------------
+
+-- One row per tenant, keyed by the schema name; listed in byte order (COLLATE "C")
+-- wherever order matters, so the order never depends on the database locale.
+-- managed_by: the managed table whose rows made (or adopted) the tenant; only
+-- those tenants do its UPDATE and DELETE triggers rename and drop.
+CREATE TABLE tenancy.tenant_registry (
+    tenant     text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_error text,
+    managed_by regclass
+);
+COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');
+
+-- One row per registered migration. checksum is the SHA-256 of up_sql as
+-- registered (before @tenant@ is substituted): migration_status reports
+-- 'changed' when up_sql no longer matches it.
+CREATE TABLE tenancy.migration_registry (
+    version       bigint PRIMARY KEY CHECK (version > 0),
+    name          text NOT NULL CHECK (name <> ''),
+    up_sql        text NOT NULL,
+    down_sql      text,
+    checksum      text NOT NULL,
+    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
+
+-- One row per table whose rows drive tenants (manage_tenant). regclass
+-- follows the table through renames and survives pg_dump/pg_restore.
+CREATE TABLE tenancy.managed_tables (
+    tbl       regclass PRIMARY KEY,
+    template  text[] NOT NULL,
+    on_create boolean NOT NULL,
+    on_update boolean NOT NULL,
+    on_delete text NOT NULL CHECK (on_delete IN ('keep', 'drop'))
+);
+COMMENT ON TABLE tenancy.managed_tables IS 'pg_tenancy: tables whose rows create, rename and drop tenants';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.managed_tables', '');
+
+CREATE FUNCTION tenancy._checksum(sql text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.textsend(sql)), 'hex') $$;
+
+-- The rows of "<tenant>".schema_migrations, read without planning a query per
+-- tenant; no rows when the tenant's schema or table is gone.
+CREATE FUNCTION tenancy._applied_migrations(tenant text)
+RETURNS TABLE (version bigint, inserted_at timestamp without time zone)
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
+
+-- ---------------------------------------------------------------------------
+-- Tenant lifecycle
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.create_tenant(tenant text, if_not_exists boolean DEFAULT false)
+RETURNS text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_create_tenant';
+COMMENT ON FUNCTION tenancy.create_tenant(text, boolean) IS
+    'Creates (or, with if_not_exists, adopts) a tenant schema and applies every registered migration';
+
+CREATE FUNCTION tenancy.rename_tenant(tenant text, new_name text)
+RETURNS text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_rename_tenant';
+COMMENT ON FUNCTION tenancy.rename_tenant(text, text) IS 'Renames a tenant schema; the registry follows';
+
+CREATE FUNCTION tenancy.drop_tenant(tenant text)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_drop_tenant';
+COMMENT ON FUNCTION tenancy.drop_tenant(text) IS 'Drops a tenant schema with everything in it';
+
+-- No SET clause: it would make every CALL atomic, and it commits after each
+-- batch. Its internal SQL is fully schema-qualified.
+CREATE PROCEDURE tenancy.drop_tenant_in_batches(tenant text, batch_size integer DEFAULT 200)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_drop_tenant_in_batches';
+COMMENT ON PROCEDURE tenancy.drop_tenant_in_batches(text, integer) IS
+    'Drops a tenant of thousands of relations, batch_size relations per transaction';
+
+-- No SET clause: it would undo the search_path this function sets.
+CREATE FUNCTION tenancy.set_tenant(tenant text, is_local boolean DEFAULT false)
+RETURNS text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'tenancy_set_tenant';
+COMMENT ON FUNCTION tenancy.set_tenant(text, boolean) IS
+    'Sets search_path to "<tenant>", public for the session or, with is_local, the transaction';
+
+CREATE FUNCTION tenancy.all_tenants()
+RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog."C" $$;
+COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name';
+
+CREATE VIEW tenancy.tenants AS
+SELECT registered.tenant,
+       registered.created_at,
+       (SELECT max(v) FROM unnest(applied.versions) AS v) AS version,
+       (SELECT count(*) FROM tenancy.migration_registry AS m
+         WHERE m.version <> ALL (coalesce(applied.versions, '{}')))::integer AS pending,
+       registered.last_error
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT array_agg(a.version) AS versions
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+) AS applied;
+COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
+
+-- ---------------------------------------------------------------------------
+-- Tenant migrations
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
+                                           down_sql text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_register_migration';
+COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text) IS
+    'Registers a tenant migration; identical text again is a no-op';
+
+CREATE FUNCTION tenancy.load_migrations(path text DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_load_migrations';
+COMMENT ON FUNCTION tenancy.load_migrations(text) IS
+    'Registers every migration file of a server-side directory; returns how many were new or changed';
+
+CREATE FUNCTION tenancy.migrate(tenant text, target_version bigint DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_migrate';
+COMMENT ON FUNCTION tenancy.migrate(text, bigint) IS
+    'Applies the tenant''s pending migrations up to target_version; returns how many ran';
+
+CREATE FUNCTION tenancy.rollback(tenant text, target_version bigint)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_rollback';
+COMMENT ON FUNCTION tenancy.rollback(text, bigint) IS
+    'Runs the down_sql of the tenant''s migrations above target_version, newest first';
+
+-- No SET clause on the procedures: it would make every CALL atomic, and they
+-- commit after each tenant. Their internal SQL is fully schema-qualified.
+CREATE PROCEDURE tenancy.migrate_all(target_version bigint DEFAULT NULL,
+                                     on_error text DEFAULT 'stop')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_migrate_all';
+COMMENT ON PROCEDURE tenancy.migrate_all(bigint, text) IS
+    'Migrates every tenant, committing after each one when called outside a transaction block';
+
+CREATE PROCEDURE tenancy.rollback_all(target_version bigint, on_error text DEFAULT 'stop')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_rollback_all';
+COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
+    'Rolls every tenant back to target_version, committing after each one outside a transaction block';
+
+-- Each tenant's migrations and their state. A view, so that it reads the
+-- registry with its owner's rights and PUBLIC can see states without the SQL.
+CREATE VIEW tenancy.migration_states AS
+SELECT registered.tenant,
+       coalesce(s.applied_version, s.registered_version) AS version,
+       s.name,
+       CASE WHEN s.applied_version IS NULL THEN 'pending'
+            WHEN s.registered_version IS NULL THEN 'unregistered'
+            WHEN s.checksum <> tenancy._checksum(s.up_sql) THEN 'changed'
+            ELSE 'applied'
+       END AS state,
+       s.inserted_at AS applied_at
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT a.version AS applied_version, a.inserted_at,
+           m.version AS registered_version, m.name, m.checksum, m.up_sql
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+    FULL JOIN tenancy.migration_registry AS m ON m.version = a.version
+) AS s;
+COMMENT ON VIEW tenancy.migration_states IS
+    'One row per tenant and migration version: applied, pending, changed or unregistered';
+
+CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
+RETURNS TABLE (tenant text, version bigint, name text, state text, applied_at timestamp)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF tenant_name IS NOT NULL AND NOT EXISTS (
+        SELECT FROM tenancy.tenant_registry AS r WHERE r.tenant = tenant_name) THEN
+        RAISE EXCEPTION 'tenant "%" does not exist', tenant_name
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'tenancy.all_tenants() lists the registered tenants.';
+    END IF;
+    RETURN QUERY
+        SELECT s.tenant, s.version, s.name, s.state, s.applied_at
+        FROM tenancy.migration_states AS s
+        WHERE tenant_name IS NULL OR s.tenant = tenant_name
+        ORDER BY s.tenant, s.version;
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_status(text) IS
+    'Each tenant''s migrations: applied, pending, changed or unregistered';
+
+-- ---------------------------------------------------------------------------
+-- Tenants managed by a table
+-- ---------------------------------------------------------------------------
+
+-- The settings that change how values print are pinned, so that a row renders
+-- the same tenant name in every session (backfill here, the trigger below).
+CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
+                                      "create" boolean DEFAULT true,
+                                      "update" boolean DEFAULT true,
+                                      on_delete text DEFAULT 'keep',
+                                      backfill boolean DEFAULT false)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
+AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
+COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
+    'Makes the rows of a table create, rename and drop their tenants by a name template';
+
+CREATE FUNCTION tenancy.unmanage_tenant(tbl regclass)
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_unmanage_tenant';
+COMMENT ON FUNCTION tenancy.unmanage_tenant(regclass) IS
+    'Removes a table''s manage_tenant triggers and settings; its tenants stay';
+
+-- SECURITY DEFINER: a role that may only write the managed table's rows still
+-- creates, renames and drops their tenants, and can do nothing else with it.
+CREATE FUNCTION tenancy._managed_row_trigger()
+RETURNS trigger
+LANGUAGE C
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
+AS 'MODULE_PATHNAME', 'tenancy_managed_row_trigger';
+
+-- ---------------------------------------------------------------------------
+-- Event triggers: keep the registry true when tenant schemas change by hand
+-- ---------------------------------------------------------------------------
+
+-- SECURITY DEFINER: any role that may drop or rename its own schema must be
+-- able to keep the registry (which only the extension's owner writes) true.
+CREATE FUNCTION tenancy._on_sql_drop()
+RETURNS event_trigger
+LANGUAGE C
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_on_sql_drop';
+
+CREATE FUNCTION tenancy._on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE C
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_end';
+
+CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
+    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy._on_sql_drop();
+
+CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('ALTER SCHEMA', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy._on_ddl_command_end();
+
+-- ---------------------------------------------------------------------------
+-- Privileges: only the read-only surface is PUBLIC's
+-- ---------------------------------------------------------------------------
+
+REVOKE ALL ON ALL ROUTINES IN SCHEMA tenancy FROM PUBLIC;
+GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.all_tenants() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.set_tenant(text, boolean) TO PUBLIC;
+-- The read-only status surface: the views call these with the caller's rights.
+GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
+GRANT SELECT ON tenancy.migration_states TO PUBLIC;
+-- Tenant names are visible in pg_namespace to everyone already.
+GRANT SELECT ON tenancy.tenant_registry TO PUBLIC;
+GRANT SELECT ON tenancy.tenants TO PUBLIC;
