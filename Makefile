@@ -14,6 +14,8 @@ DATA       = $(wildcard $(EXTENSION)--*--*.sql)
 EXTRA_CLEAN = test/unit/run_unit_tests test/fuzz/fuzz_core test/fuzz/corpus-run
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+# Concurrency rules, each checked with PostgreSQL's isolation tester.
+ISOLATION    = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 
 PG_CONFIG ?= pg_config
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror=return-type

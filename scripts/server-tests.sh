@@ -19,9 +19,12 @@ run_suite() {
     fi
 }
 
+# pg_regress (sql/, expected/) and the isolation tester (specs/, expected/).
 regress() {
     if ! make -s installcheck; then
-        [ -f regression.diffs ] && head -200 regression.diffs
+        for diffs in regression.diffs output_iso/regression.diffs; do
+            [ -f "$diffs" ] && head -200 "$diffs"
+        done
         return 1
     fi
 }
@@ -53,7 +56,7 @@ no_backend_crash() {
     echo "   no backend crash in $TENANCY_SERVER_LOG"
 }
 
-run_suite "pg_regress" regress
+run_suite "pg_regress and isolation" regress
 run_suite "pgTAP" pgtap
 run_suite "psql scripts" psql_suites
 run_suite "server log" no_backend_crash
