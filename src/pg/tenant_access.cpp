@@ -10,6 +10,7 @@
 // (its creation committed first) or sees the declaration when it is created.
 #include "tenant_access.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
@@ -83,19 +84,29 @@ std::vector<std::string> declare(const std::string& role, const std::optional<st
     return registry::all_tenants();
 }
 
-// Applies to each tenant whose schema still exists, committing every so often.
+// Applies to each tenant whose schema still exists, committing every so
+// often; then once more to the tenants renamed meanwhile (under their new
+// names, which the first list did not have).
 template <typename Apply>
-void apply_to_tenants(const std::vector<std::string>& tenants, bool commit_in_batches, Apply apply) {
+void apply_to_tenants(std::vector<std::string> tenants, bool commit_in_batches, Apply apply) {
     if (commit_in_batches) call_postgres([] { SPI_commit(); });
     std::size_t since_commit = 0;
-    for (const std::string& tenant : tenants) {
-        if (!registry::schema_exists(tenant)) continue;  // dropped since it was listed
-        apply(tenant);
-        if (commit_in_batches && ++since_commit == tenants_per_commit) {
-            call_postgres([] { SPI_commit(); });
-            since_commit = 0;
+    auto apply_all = [&](const std::vector<std::string>& names) {
+        for (const std::string& tenant : names) {
+            if (!registry::schema_exists(tenant)) continue;  // dropped or renamed since listed
+            apply(tenant);
+            if (commit_in_batches && ++since_commit == tenants_per_commit) {
+                call_postgres([] { SPI_commit(); });
+                since_commit = 0;
+            }
         }
-    }
+    };
+    apply_all(tenants);
+    std::sort(tenants.begin(), tenants.end());
+    std::vector<std::string> renamed;
+    for (std::string& tenant : registry::all_tenants())
+        if (!std::binary_search(tenants.begin(), tenants.end(), tenant)) renamed.push_back(std::move(tenant));
+    apply_all(renamed);
 }
 
 std::string role_name(Oid role) {
