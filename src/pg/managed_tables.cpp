@@ -235,29 +235,6 @@ void check_on_delete(const std::string& on_delete) {
                           "on_delete is 'keep' or 'drop'.");
 }
 
-std::vector<std::optional<std::string>> text_array_argument(FunctionCallInfo fcinfo, int index) {
-    std::vector<std::optional<std::string>> elements;
-    Datum* values = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    call_postgres([&] {
-        ArrayType* array = PG_GETARG_ARRAYTYPE_P(index);
-        if (ARR_NDIM(array) > 1)
-            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                            errmsg("template must be a one-dimensional array")));
-        deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
-    });
-    for (int i = 0; i < count; i++) {
-        if (nulls[i]) {
-            elements.emplace_back(std::nullopt);
-        } else {
-            text* element = reinterpret_cast<text*>(DatumGetPointer(values[i]));
-            elements.emplace_back(std::string(VARDATA_ANY(element), VARSIZE_ANY_EXHDR(element)));
-        }
-    }
-    return elements;
-}
-
 }  // namespace
 
 }  // namespace tenancy::pg
@@ -281,7 +258,7 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         if (PG_ARGISNULL(1))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "template must not be null");
-        std::vector<std::optional<std::string>> elements = text_array_argument(fcinfo, 1);
+        std::vector<std::optional<std::string>> elements = text_array_argument(fcinfo, 1, "template");
         bool on_create = required_bool_argument(fcinfo, 2, "create");
         bool on_update = required_bool_argument(fcinfo, 3, "update");
         std::string on_delete = required_text_argument(fcinfo, 4, "on_delete");

@@ -16,6 +16,7 @@
 #include "schema_migrations.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
+#include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
 #include "tenants.hpp"
 
@@ -81,6 +82,7 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
     // Outside OwnDdlScope: a migration that drops or renames some other
     // tenant's schema is DDL the event triggers must see.
     migrate_tenant(tenant, registered_migrations(), std::nullopt);
+    grant_declared_access(tenant);
 }
 
 void rename_registered_tenant(const std::string& tenant, const std::string& new_name) {
@@ -235,6 +237,17 @@ Datum tenancy_set_tenant(PG_FUNCTION_ARGS) {
         registry::require_registered(tenant);
         spi::finish();
 
+        // As SET LOCAL does: outside a transaction block the setting would
+        // last one statement, which is never what the caller meant.
+        if (is_local)
+            call_postgres([] {
+                if (!IsTransactionBlock())
+                    ereport(WARNING,
+                            (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+                             errmsg("set_tenant with is_local => true can only be used in transaction blocks"),
+                             errdetail("Outside a transaction block the search_path it sets lasts "
+                                       "until the end of this statement only.")));
+            });
         std::string search_path = tenancy::core::quote_identifier(tenant) + ", public";
         call_postgres([&] {
             set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
