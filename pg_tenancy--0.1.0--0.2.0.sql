@@ -6,3 +6,12 @@
 -- altered in place: they hold users' data.
 
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE" to load this file. \quit
+
+-- Trust: tenant lifecycle, registry and managed tables
+-- DROP TYPE, DROP DOMAIN and DROP FUNCTION ... CASCADE can drop a managed
+-- table (a typed table, CREATE TABLE ... OF) or a template column.
+DROP EVENT TRIGGER tenancy_sql_drop;
+CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
+    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE', 'DROP TYPE',
+                 'DROP DOMAIN', 'DROP FUNCTION')
+    EXECUTE FUNCTION tenancy._on_sql_drop();
