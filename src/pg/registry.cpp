@@ -36,6 +36,14 @@ Oid registry_owner() {
     });
 }
 
+// The schemas no tenant can be named (the name rules refuse them): a
+// registry row naming one, however it got there, is ignored, so that no
+// pg_tenancy function or trigger ever drops or renames them.
+bool is_system_schema(const std::string& schema) {
+    return schema == "public" || schema == "information_schema" || schema == "tenancy" ||
+           schema.compare(0, 3, "pg_") == 0;
+}
+
 }  // namespace
 
 void lock_tenant(const std::string& tenant) {
@@ -68,6 +76,7 @@ AsRegistryOwner::AsRegistryOwner() {
 AsRegistryOwner::~AsRegistryOwner() { SetUserIdAndSecContext(saved_user_, saved_security_context_); }
 
 bool is_registered(const std::string& tenant) {
+    if (is_system_schema(tenant)) return false;
     return spi::query_value(
                "SELECT 1 FROM tenancy.tenant_registry WHERE tenant OPERATOR(pg_catalog.=) $1",
                {tenant})
@@ -92,6 +101,7 @@ void add(const std::string& tenant, std::optional<Oid> managed_by) {
 }
 
 Oid managed_by(const std::string& tenant) {
+    if (is_system_schema(tenant)) return InvalidOid;
     spi::Value table = spi::query_value(
         "SELECT CAST(CAST(managed_by AS pg_catalog.oid) AS pg_catalog.text) "
         "FROM tenancy.tenant_registry WHERE tenant OPERATOR(pg_catalog.=) $1",

@@ -7,7 +7,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(38);
+SELECT plan(40);
 
 -- The DETAIL of the error a statement raises (NULL when it raises none).
 CREATE FUNCTION pg_temp.error_detail(statement text) RETURNS text LANGUAGE plpgsql AS $$
@@ -141,6 +141,10 @@ SELECT lives_ok($$UPDATE public.names SET name = 'renamed' WHERE name = 'victim'
                 'renaming another');
 SELECT lives_ok($$DELETE FROM public.names WHERE name IN ('renamed', 'owners_own')$$, 'deleting the rest');
 RESET ROLE;
+SELECT throws_ok($$SELECT tenancy.drop_tenant('public')$$, '3F000', NULL,
+                  'drop_tenant does not take a registry row naming public for a tenant');
+SELECT throws_ok($$SELECT tenancy.rename_tenant('public', 'renamed_public')$$, '3F000', NULL,
+                  'nor does rename_tenant');
 SELECT has_schema('public', 'leaves public in place');
 SELECT has_schema('victim', 'leaves a schema of another role in place, under its name');
 SELECT has_schema('owners_own', 'and a schema of the table''s owner that the table did not make');
