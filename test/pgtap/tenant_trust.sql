@@ -7,7 +7,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(40);
+SELECT plan(42);
 
 -- The DETAIL of the error a statement raises (NULL when it raises none).
 CREATE FUNCTION pg_temp.error_detail(statement text) RETURNS text LANGUAGE plpgsql AS $$
@@ -78,6 +78,34 @@ SELECT throws_ok($$SELECT tenancy.create_tenant('org_5', if_not_exists => true)$
                  'create_tenant does not adopt a schema whose owner the caller cannot act as');
 RESET ROLE;
 SELECT ok(NOT EXISTS (SELECT FROM tenancy.tenant_registry WHERE tenant = 'org_5'), 'and registers nothing');
+-- Acting as the owner is CREATE SCHEMA ... AUTHORIZATION's rule: from
+-- PostgreSQL 16 on, membership without the SET option is not enough.
+SET LOCAL ROLE tenancy_trust_squatter;
+CREATE SCHEMA squat_2;
+RESET ROLE;
+DO $$ BEGIN
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        EXECUTE 'GRANT tenancy_trust_squatter TO tenancy_trust_admin WITH INHERIT TRUE, SET FALSE';
+    END IF;
+END $$;
+SET LOCAL ROLE tenancy_trust_admin;
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+    THEN throws_ok($$SELECT tenancy.create_tenant('squat_2', if_not_exists => true)$$, '42501',
+                   'permission denied to adopt schema "squat_2"',
+                   'a member of the owner''s role without SET cannot adopt its schema')
+    ELSE skip('membership without SET exists from PostgreSQL 16 on', 1) END;
+RESET ROLE;
+DO $$ BEGIN
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        EXECUTE 'REVOKE tenancy_trust_squatter FROM tenancy_trust_admin';
+    END IF;
+END $$;
+GRANT tenancy_trust_squatter TO tenancy_trust_admin;
+SET LOCAL ROLE tenancy_trust_admin;
+SELECT lives_ok($$SELECT tenancy.create_tenant('squat_2', if_not_exists => true)$$,
+                'a role that may act as the schema''s owner adopts it');
+RESET ROLE;
+REVOKE tenancy_trust_squatter FROM tenancy_trust_admin;
 
 CREATE TABLE public.orgs (id int PRIMARY KEY, name text);
 ALTER TABLE public.orgs OWNER TO tenancy_trust_owner;
