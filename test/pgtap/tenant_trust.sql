@@ -7,7 +7,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(42);
+SELECT plan(44);
 
 -- The DETAIL of the error a statement raises (NULL when it raises none).
 CREATE FUNCTION pg_temp.error_detail(statement text) RETURNS text LANGUAGE plpgsql AS $$
@@ -185,6 +185,14 @@ SET LOCAL ROLE tenancy_trust_app;
 DELETE FROM public.orgs WHERE id = 7;
 RESET ROLE;
 SELECT has_schema('org_7', 'a tenant whose schema now belongs to another role is not dropped by the table');
+-- A row's delete does not drop objects outside its tenant either.
+CREATE VIEW public.org_1_versions AS SELECT version FROM org_1.schema_migrations;
+SET LOCAL ROLE tenancy_trust_app;
+SELECT throws_ok($$DELETE FROM public.orgs WHERE id = 1$$, '2BP01',
+                 'cannot drop tenant "org_1" because objects outside it depend on it',
+                 'a delete whose tenant objects outside depend on fails (on_delete => ''drop'')');
+RESET ROLE;
+SELECT has_view('public', 'org_1_versions', 'and the outside view stays');
 
 -- ---------------------------------------------------------------------------
 -- manage_tenant and unmanage_tenant check ownership first
