@@ -80,3 +80,12 @@ GROUP BY registered.tenant;
 COMMENT ON VIEW tenancy.tenant_usage IS
     'Per tenant: bytes on disk, relations, live rows and activity since the statistics were last reset';
 REVOKE ALL ON FUNCTION tenancy._relation_bytes(oid, oid, "char") FROM PUBLIC;
+
+-- Trust: tenant lifecycle, registry and managed tables
+-- DROP TYPE, DROP DOMAIN and DROP FUNCTION ... CASCADE can drop a managed
+-- table (a typed table, CREATE TABLE ... OF) or a template column.
+DROP EVENT TRIGGER tenancy_sql_drop;
+CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
+    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE', 'DROP TYPE',
+                 'DROP DOMAIN', 'DROP FUNCTION')
+    EXECUTE FUNCTION tenancy._on_sql_drop();

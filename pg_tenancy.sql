@@ -355,8 +355,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_end';
 
+-- DROP TYPE, DROP DOMAIN and DROP FUNCTION ... CASCADE can drop a managed
+-- table (a typed table, CREATE TABLE ... OF) or a template column.
 CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
-    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE', 'DROP TYPE',
+                 'DROP DOMAIN', 'DROP FUNCTION')
     EXECUTE FUNCTION tenancy._on_sql_drop();
 
 CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end

@@ -72,6 +72,7 @@ void revoke_in_tenant(const std::string& tenant, const std::string& role) {
 // Records (or forgets) the declaration and lists the tenants, with no tenant
 // creation in flight (see the lock protocol above).
 std::vector<std::string> declare(const std::string& role, const std::optional<std::string>& privileges) {
+    registry::AsRegistryOwner as_owner;  // what is recorded is what this function checked
     spi::execute("LOCK TABLE tenancy.tenant_access IN ACCESS EXCLUSIVE MODE");
     if (privileges)
         spi::execute(
@@ -109,10 +110,6 @@ void apply_to_tenants(std::vector<std::string> tenants, bool commit_in_batches, 
     apply_all(renamed);
 }
 
-std::string role_name(Oid role) {
-    return call_postgres([&] { return GetUserNameFromId(role, false); });
-}
-
 }  // namespace
 
 void grant_declared_access(const std::string& tenant) {
@@ -123,11 +120,15 @@ void grant_declared_access(const std::string& tenant) {
         return OidIsValid(schema) && OidIsValid(get_relname_relid("tenant_access", schema));
     });
     if (!declarations_exist) return;
-    std::vector<spi::Row> declared = spi::query(
+    std::vector<spi::Row> declared;
+    {
+        registry::AsRegistryOwner as_owner;  // creators need no access to the declarations
+        declared = spi::query(
         "SELECT declared.role_name, pg_catalog.array_to_string(declared.privileges, ', ') "
         "FROM tenancy.tenant_access AS declared "
         "WHERE pg_catalog.to_regrole(pg_catalog.quote_ident(declared.role_name)) IS NOT NULL "
         "ORDER BY declared.role_name COLLATE pg_catalog.\"C\"");
+    }
     for (const spi::Row& row : declared) grant_in_tenant(tenant, *row[0], *row[1]);
 }
 
@@ -150,7 +151,7 @@ Datum tenancy_grant_tenant_access(PG_FUNCTION_ARGS) {
         if (PG_ARGISNULL(1))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "privileges must not be null");
-        std::string role = role_name(PG_GETARG_OID(0));
+        std::string role = registry::role_name(PG_GETARG_OID(0));
         std::string privileges = tenancy::core::privilege_list(
             tenancy::core::parse_table_privileges(text_array_argument(fcinfo, 1, "privileges")));
         bool nonatomic = called_nonatomically(fcinfo);
@@ -171,7 +172,7 @@ Datum tenancy_revoke_tenant_access(PG_FUNCTION_ARGS) {
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "role must not be null");
-        std::string role = role_name(PG_GETARG_OID(0));
+        std::string role = registry::role_name(PG_GETARG_OID(0));
         bool nonatomic = called_nonatomically(fcinfo);
 
         spi::connect(nonatomic);
