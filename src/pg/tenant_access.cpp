@@ -124,10 +124,10 @@ void grant_declared_access(const std::string& tenant) {
     {
         registry::AsRegistryOwner as_owner;  // creators need no access to the declarations
         declared = spi::query(
-        "SELECT declared.role_name, pg_catalog.array_to_string(declared.privileges, ', ') "
-        "FROM tenancy.tenant_access AS declared "
-        "WHERE pg_catalog.to_regrole(pg_catalog.quote_ident(declared.role_name)) IS NOT NULL "
-        "ORDER BY declared.role_name COLLATE pg_catalog.\"C\"");
+            "SELECT declared.role_name, pg_catalog.array_to_string(declared.privileges, ', ') "
+            "FROM tenancy.tenant_access AS declared "
+            "WHERE pg_catalog.to_regrole(pg_catalog.quote_ident(declared.role_name)) IS NOT NULL "
+            "ORDER BY declared.role_name COLLATE pg_catalog.\"C\"");
     }
     for (const spi::Row& row : declared) grant_in_tenant(tenant, *row[0], *row[1]);
 }
