@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "../core/placeholders.hpp"
 #include "error_boundary.hpp"
@@ -179,7 +180,7 @@ void explain_lock_exhaustion(ErrorData* error, const Migration& migration) {
 int check_migration_text(const std::string& sql, const Migration& migration,
                          const char* which_text) {
     // The placeholder is not SQL until substituted; any quoted name will do.
-    std::string checked = core::substitute_tenant(sql, core::quote_identifier("tenant"));
+    std::string checked = core::substitute_tenant(sql, "tenant");
     MigrationContext context{nullptr, migration.version, migration.name.c_str(), "registration",
                              checked.c_str()};
     MigrationContextScope scope(context);
@@ -196,7 +197,16 @@ int check_migration_text(const std::string& sql, const Migration& migration,
 
 void run_migration(const std::string& tenant, const Migration& migration, Direction direction) {
     const std::string& text = direction == Direction::up ? migration.up_sql : *migration.down_sql;
-    std::string sql = core::substitute_tenant(text, core::quote_identifier(tenant));
+    std::string sql;
+    try {
+        sql = core::substitute_tenant(text, tenant);
+    } catch (const core::Error& e) {
+        throw core::Error(e.sqlstate(), e.what(),
+                          fmt::format("{} Migration {} \"{}\" was not run in tenant {}.", e.detail(),
+                                      migration.version, migration.name,
+                                      core::quote_identifier(tenant)),
+                          e.hint());
+    }
     check_shared_schemas_not_writable();
     MigrationSandbox sandbox(tenant);
 

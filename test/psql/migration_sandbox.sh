@@ -164,6 +164,26 @@ check "a tenant raising query_canceled is that tenant's failure" "57014" \
 check "and the run goes on to the others" "0" \
     "SELECT count(*) FROM tenancy.migration_states WHERE version = 10 AND state <> 'applied' AND tenant <> 't_env'"
 
+# --- Finding 8: @tenant@ cannot inject SQL, whatever the tenant's name ------
+run_sql "CREATE TABLE public.victim (); SELECT tenancy.create_tenant('inj')"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" >/dev/null <<'SQL'
+ALTER SCHEMA inj RENAME TO "inj'; DROP TABLE public.victim; --";
+SELECT tenancy.register_migration(11, 'literal', $$CREATE TABLE seen AS SELECT '@tenant@'::text AS name$$);
+SQL
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" >/dev/null 2>&1 || true
+check "a quote in a hand-renamed tenant's name does not end a literal holding @tenant@" "1" \
+    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'victim'"
+check "the literal holds the quoted name" "\"inj'; DROP TABLE public.victim; --\"" \
+    "SELECT name FROM \"inj'; DROP TABLE public.victim; --\".seen"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" >/dev/null <<'SQL'
+SELECT tenancy.register_migration(12, 'body', $m$CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM @tenant@.seen $$$m$);
+SQL
+output=$(psql -X -d "$TEST_DB" -v VERBOSITY=verbose -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1 || true)
+check "such a name cannot stand for @tenant@ in a dollar-quoted body (42602)" "42602" \
+    "SELECT left(last_error, 5) FROM tenancy.tenants WHERE tenant LIKE 'inj%'"
+check "other tenants get the function" "0" \
+    "SELECT count(*) FROM tenancy.migration_states WHERE version = 12 AND state <> 'applied' AND tenant NOT LIKE 'inj%' AND tenant <> 't_env'"
+
 # --- PostgreSQL 16+: acting as the owner needs SET on its role ---------------
 if [ "$(value_of "SHOW server_version_num")" -ge 160000 ]; then
     run_sql "GRANT sbx_owner TO sbx_admin WITH SET FALSE, INHERIT TRUE;
