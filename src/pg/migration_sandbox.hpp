@@ -20,6 +20,7 @@
 // user and the settings; the destructor only unwinds the sandbox's own state.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
