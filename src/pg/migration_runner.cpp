@@ -113,6 +113,9 @@ List* parse_migration(const char* sql, const char* which_text) {
                      errdetail("A migration runs inside the transaction pg_tenancy opens for it; "
                                "nothing was applied."),
                      errhint("Remove the transaction control statements from the migration.")));
+        // Refused when they run anyway (wherever they come from); here they
+        // are found before anything runs, and at registration.
+        if (const char* refused = outlives_sandbox(statement)) refuse_outliving_statement(refused);
         // SPI has no client to exchange COPY data with.
         if (IsA(statement, CopyStmt) && reinterpret_cast<CopyStmt*>(statement)->filename == nullptr) {
             const char* copy = reinterpret_cast<CopyStmt*>(statement)->is_from ? "COPY FROM STDIN"

@@ -83,6 +83,8 @@ void sandbox_executor_start(QueryDesc* query, int eflags) {
 
 // What would outlive the sandbox in the caller's session, as a
 // security-restricted operation refuses it; nullptr when the statement may run.
+}  // namespace
+
 const char* outlives_sandbox(Node* statement) {
     switch (nodeTag(statement)) {
         case T_PrepareStmt: return "PREPARE";
@@ -98,6 +100,8 @@ const char* outlives_sandbox(Node* statement) {
         default: return nullptr;
     }
 }
+
+namespace {
 
 void remember_copy_target(Node* statement) {
     if (!IsA(statement, CopyStmt)) return;
@@ -117,11 +121,7 @@ void sandbox_process_utility(PlannedStmt* statement, const char* query_string, b
     if (sandbox_depth > 0) {
         const char* refused = outlives_sandbox(statement->utilityStmt);
         if (refused)
-            ereport(ERROR,
-                    (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                     errmsg("cannot execute %s in a migration", refused),
-                     errdetail("A migration runs in a sandbox: nothing it does may outlive it in "
-                               "the caller's session.")));
+            refuse_outliving_statement(refused);
         remember_copy_target(statement->utilityStmt);
     }
     if (previous_process_utility)
@@ -224,6 +224,13 @@ void fire_deferred_events(int mark) {
 }
 
 }  // namespace
+
+void refuse_outliving_statement(const char* what) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("cannot execute %s in a migration", what),
+                    errdetail("A migration runs in a sandbox: nothing it does may outlive it in "
+                              "the caller's session.")));
+}
 
 const std::vector<std::string>& shared_schemas() {
     static const std::vector<std::string> schemas{"public"};

@@ -64,6 +64,12 @@ private:
 // a migration runs.
 void check_shared_schemas_not_writable();
 
+// The statement's name when it would outlive the sandbox in the caller's
+// session (PREPARE, LISTEN, DECLARE ... WITH HOLD...), else nullptr; and the
+// error that refuses it (42501), raised with ereport.
+const char* outlives_sandbox(Node* statement);
+void refuse_outliving_statement(const char* what);
+
 // Installs the hooks the sandbox relies on; called once from _PG_init.
 void install_sandbox_hooks();
 

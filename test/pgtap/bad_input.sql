@@ -5,7 +5,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(50);
+SELECT plan(52);
 
 CREATE TABLE organizations (id int PRIMARY KEY, slug text);
 CREATE VIEW organization_ids AS SELECT id FROM organizations;
@@ -31,6 +31,10 @@ SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'CREATE TABLE t (a 
                  'up_sql of a migration may not contain COPY FROM STDIN', 'COPY FROM STDIN is refused at registration');
 SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'SELECT 1', 'COPY (SELECT 1) TO STDOUT')$$, '0A000',
                  'down_sql of a migration may not contain COPY TO STDOUT', 'COPY TO STDOUT is refused at registration');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'LISTEN channel')$$, '42501',
+                 'cannot execute LISTEN in a migration', 'LISTEN is refused at registration');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'PREPARE p AS SELECT 1')$$, '42501',
+                 'cannot execute PREPARE in a migration', 'PREPARE is refused at registration');
 SELECT is((SELECT count(*) FROM tenancy.migration_registry WHERE version = 2), 0::bigint,
           'and nothing is registered');
 -- A COPY slipped into the registry by hand is refused when it runs, before anything runs.

@@ -141,6 +141,14 @@ check "create_tenant runs a migration in the pinned environment" \
 check "the managed row trigger runs it in the same environment" "t" \
     "SELECT (SELECT (e.*)::text FROM t_env.env AS e) = replace((SELECT (e.*)::text FROM org_2.env AS e), 'org_2', 't_env')"
 
+# rollback runs down_sql in the same sandbox.
+run_sql "SELECT tenancy.register_migration(13, 'down_env', 'SELECT 1',
+    \$\$CREATE TABLE down_env AS SELECT current_setting('search_path') AS sp, current_setting('DateStyle') AS ds\$\$)"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -c "SET DateStyle = 'German'" -c "SELECT tenancy.migrate('t_fk')" \
+    -c "SELECT tenancy.rollback('t_fk', 12)" >/dev/null
+check "rollback runs down_sql in the same pinned environment" '"t_fk", "public", pg_temp|ISO, MDY' \
+    "SELECT sp || '|' || ds FROM t_fk.down_env"
+
 # --- Finding 9: shared schemas writable by others ----------------------------
 run_sql "GRANT CREATE ON SCHEMA public TO PUBLIC;
          SELECT tenancy.register_migration(9, 'nine', 'CREATE TABLE nine ()')"
@@ -151,7 +159,7 @@ check_output "with the REVOKE to run as hint" "HINT:  REVOKE CREATE ON SCHEMA pu
 check "a non-superuser cannot allow it" "42501" \
     "SELECT '$(psql -X -q -d "$TEST_DB" -U sbx_admin -v VERBOSITY=sqlstate -c "SELECT count(*) FROM tenancy.tenants" -c "SET tenancy.allow_writable_shared_schemas = on" 2>&1 | grep -oE '[0-9A-Z]{5}$')'"
 check "a superuser may allow it" "1" \
-    "SET tenancy.allow_writable_shared_schemas = on; SELECT tenancy.migrate('t_env')"
+    "SET tenancy.allow_writable_shared_schemas = on; SELECT tenancy.migrate('t_env', 9)"
 run_sql "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
 
 # --- Finding 10: tenant code raising query_canceled does not end the run ----
