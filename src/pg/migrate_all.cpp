@@ -2,8 +2,9 @@
 // tenant, each all-or-nothing, committing after each tenant when CALLed
 // outside a transaction block.
 //
-// The tenant list and the registered migrations are read once, into C++
-// memory, before the first commit. Each tenant runs in a subtransaction, so a
+// The tenant list is read once, into C++ memory, before the first commit;
+// the registered migrations again in each tenant's transaction, under the
+// registry's lock (migration_registry.hpp). Each tenant runs in a subtransaction, so a
 // failure rolls back that tenant only and can be recorded in its last_error.
 // No subtransaction is open at a commit.
 #include <string>
@@ -92,14 +93,18 @@ std::string describe_error(std::exception_ptr failure) {
     }
 }
 
-// A cancel (pg_cancel_backend, statement_timeout) or a failed assertion ends
-// the whole run whatever on_error says, as plpgsql's WHEN OTHERS leaves them.
+// A cancel (pg_cancel_backend, statement_timeout) ends the whole run whatever
+// on_error says. Only a real one: the interrupt is raised by
+// ProcessInterrupts(), while tenant code can raise the same SQLSTATE with
+// RAISE ... USING ERRCODE = 'query_canceled' (or 'assert_failure'), and a
+// tenant must not be able to stop everyone else's run.
 bool ends_the_run(std::exception_ptr failure) {
     try {
         std::rethrow_exception(failure);
     } catch (const PostgresError& e) {
-        return e.error()->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-               e.error()->sqlerrcode == ERRCODE_ASSERT_FAILURE;
+        const ErrorData* error = e.error();
+        return error->sqlerrcode == ERRCODE_QUERY_CANCELED && error->funcname != nullptr &&
+               strcmp(error->funcname, "ProcessInterrupts") == 0;
     } catch (...) {
         return false;
     }
@@ -108,9 +113,8 @@ bool ends_the_run(std::exception_ptr failure) {
 // Runs one tenant in a subtransaction, the way plpgsql runs a block with an
 // EXCEPTION clause. Returns the error message on failure (the tenant then is
 // as it was); in 'stop' mode, records it and rethrows.
-std::optional<std::string> run_tenant(const std::string& tenant,
-                                      const std::vector<Migration>& registered,
-                                      const RunOptions& options, bool had_last_error) {
+std::optional<std::string> run_tenant(const std::string& tenant, const RunOptions& options,
+                                      bool had_last_error) {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
     call_postgres([] { BeginInternalSubTransaction(nullptr); });
@@ -118,13 +122,13 @@ std::optional<std::string> run_tenant(const std::string& tenant,
 
     std::exception_ptr failure;
     try {
+        // Read again in each tenant's transaction, under the registry's lock:
+        // a migration registered meanwhile is run with the text it has now.
+        std::vector<Migration> registered = registered_migrations();
         if (options.direction == Direction::up)
             migrate_tenant(tenant, registered, options.target);
         else
             rollback_tenant(tenant, registered, *options.target);
-        // Deferred constraints are checked now, inside the tenant's
-        // subtransaction, not at the commit where no tenant could be blamed.
-        spi::execute("SET CONSTRAINTS ALL IMMEDIATE");
         call_postgres([] { ReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
@@ -190,8 +194,7 @@ void run_all(const RunOptions& options) {
         if (!work) {
             skipped++;  // dropped since the list was read
         } else if (*work || row.has_last_error) {
-            std::optional<std::string> error = run_tenant(row.tenant, registered, options,
-                                                          row.has_last_error);
+            std::optional<std::string> error = run_tenant(row.tenant, options, row.has_last_error);
             if (error)
                 failed.push_back(row.tenant);
             else if (*work)

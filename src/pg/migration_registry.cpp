@@ -6,6 +6,7 @@
 
 #include "../core/error.hpp"
 #include "applied_migrations.hpp"
+#include "error_boundary.hpp"
 #include "migration_runner.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
@@ -45,6 +46,17 @@ void check_migration(const Migration& migration) {
 }
 
 std::vector<Migration> registered_migrations() {
+    // ROW EXCLUSIVE, although only read: it conflicts with the SHARE ROW
+    // EXCLUSIVE lock of register_migration and not with itself, so a
+    // registration waits until every transaction that runs the texts read
+    // here has ended, and migrations run side by side. Taken without a
+    // privilege check: callers are pg_tenancy functions that read the table.
+    call_postgres([] {
+        Oid schema = get_namespace_oid("tenancy", false);
+        Oid registry = get_relname_relid("migration_registry", schema);
+        if (!OidIsValid(registry)) elog(ERROR, "relation tenancy.migration_registry does not exist");
+        LockRelationOid(registry, RowExclusiveLock);
+    });
     std::vector<Migration> migrations;
     for (spi::Row& row : spi::query("SELECT version, name, up_sql, down_sql "
                                     "FROM tenancy.migration_registry ORDER BY version")) {

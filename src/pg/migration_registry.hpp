@@ -18,7 +18,9 @@ struct Migration {
     std::optional<std::string> down_sql;
 };
 
-// Every registered migration, lowest version first.
+// Every registered migration, lowest version first. Locks the registry
+// against register_migration until the transaction ends: the texts read are
+// the ones registered for as long as they may run.
 std::vector<Migration> registered_migrations();
 
 // The versions of registered, for the planner.

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "../core/placeholders.hpp"
 #include "error_boundary.hpp"
-#include "schema_owner.hpp"
+#include "migration_sandbox.hpp"
+#include "schema_migrations.hpp"
 #include "spi.hpp"
 
 namespace tenancy::pg {
@@ -111,6 +113,21 @@ List* parse_migration(const char* sql, const char* which_text) {
                      errdetail("A migration runs inside the transaction pg_tenancy opens for it; "
                                "nothing was applied."),
                      errhint("Remove the transaction control statements from the migration.")));
+        // Refused when they run anyway (wherever they come from); here they
+        // are found before anything runs, and at registration.
+        if (const char* refused = outlives_sandbox(statement)) refuse_outliving_statement(refused);
+        // SPI has no client to exchange COPY data with.
+        if (IsA(statement, CopyStmt) && reinterpret_cast<CopyStmt*>(statement)->filename == nullptr) {
+            const char* copy = reinterpret_cast<CopyStmt*>(statement)->is_from ? "COPY FROM STDIN"
+                                                                                : "COPY TO STDOUT";
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("%s of a migration may not contain %s", which_text, copy),
+                     errdetail("A migration runs inside the server, with no client to exchange "
+                               "COPY data with; nothing was applied."),
+                     errhint("Write the rows as INSERT statements, or COPY from a server-side "
+                             "file.")));
+        }
         const char* what;
         if (needs_own_transaction(statement, &what))
             ereport(ERROR,
@@ -166,7 +183,7 @@ void explain_lock_exhaustion(ErrorData* error, const Migration& migration) {
 int check_migration_text(const std::string& sql, const Migration& migration,
                          const char* which_text) {
     // The placeholder is not SQL until substituted; any quoted name will do.
-    std::string checked = core::substitute_tenant(sql, core::quote_identifier("tenant"));
+    std::string checked = core::substitute_tenant(sql, "tenant");
     MigrationContext context{nullptr, migration.version, migration.name.c_str(), "registration",
                              checked.c_str()};
     MigrationContextScope scope(context);
@@ -183,10 +200,18 @@ int check_migration_text(const std::string& sql, const Migration& migration,
 
 void run_migration(const std::string& tenant, const Migration& migration, Direction direction) {
     const std::string& text = direction == Direction::up ? migration.up_sql : *migration.down_sql;
-    std::string quoted_tenant = core::quote_identifier(tenant);
-    std::string sql = core::substitute_tenant(text, quoted_tenant);
-    std::string search_path = quoted_tenant + ", public";
-    ActAsSchemaOwner as_owner(tenant);
+    std::string sql;
+    try {
+        sql = core::substitute_tenant(text, tenant);
+    } catch (const core::Error& e) {
+        throw core::Error(e.sqlstate(), e.what(),
+                          fmt::format("{} Migration {} \"{}\" was not run in tenant {}.", e.detail(),
+                                      migration.version, migration.name,
+                                      core::quote_identifier(tenant)),
+                          e.hint());
+    }
+    check_shared_schemas_not_writable();
+    MigrationSandbox sandbox(tenant);
 
     try {
         MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(),
@@ -200,39 +225,24 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
                 CurrentMemoryContext, "pg_tenancy migration", ALLOCSET_DEFAULT_SIZES);
             MemoryContext caller_context = MemoryContextSwitchTo(run_context);
             List* statements = parse_migration(sql.c_str(), which_text);
-
-            // Every SET and RESET of the migration ends with this nest level:
-            // AtEOXact_GUC(false) restores all of them, even a plain SET,
-            // which a function's SET clause (isCommit = true) would keep. An
-            // error ends the level with the (sub)transaction instead.
-            int nest_level = NewGUCNestLevel();
-            set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
             // A connection of its own, atomic: a CALLed procedure cannot commit.
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
             execute_statements(sql.c_str(), statements);
             SPI_finish();
-            AtEOXact_GUC(false, nest_level);
             MemoryContextSwitchTo(caller_context);
             MemoryContextDelete(run_context);
         });
+        // The bookkeeping is part of the migration: in the sandbox, as the
+        // owner, so the owner's triggers on the table run there too.
+        if (direction == Direction::up)
+            schema_migrations::record_applied(tenant, migration.version);
+        else
+            schema_migrations::forget_applied(tenant, migration.version);
+        sandbox.finish();
     } catch (const PostgresError& e) {
         explain_lock_exhaustion(e.error(), migration);
         throw;
     }
-
-    std::string version = std::to_string(migration.version);
-    if (direction == Direction::up)
-        spi::execute("INSERT INTO " + quoted_tenant +
-                         ".schema_migrations (version, inserted_at) VALUES "
-                         "(CAST($1 AS pg_catalog.int8), CAST(pg_catalog.timezone('UTC', "
-                         "pg_catalog.now()) AS pg_catalog.timestamp(0)))",
-                     {version});
-    else
-        spi::execute("DELETE FROM " + quoted_tenant +
-                         ".schema_migrations WHERE version OPERATOR(pg_catalog.=) "
-                         "CAST($1 AS pg_catalog.int8)",
-                     {version});
 }
 
 }  // namespace tenancy::pg

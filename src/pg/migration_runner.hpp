@@ -9,17 +9,16 @@ namespace tenancy::pg {
 
 enum class Direction { up, down };
 
-// Runs the migration's up_sql (or down_sql) in the tenant, as the owner of the
-// tenant's schema, and records (or removes) its version in
-// "<tenant>".schema_migrations. search_path is
-// "<tenant>", public while it runs and @tenant@ is substituted; every setting
-// the migration changes is undone after. Errors keep their SQLSTATE and get a
-// CONTEXT line naming the tenant and the migration. The caller holds the
-// tenant's lock and is connected to SPI.
+// Runs the migration's up_sql (or down_sql) in the tenant, in the migration
+// sandbox (migration_sandbox.hpp), and there records (or removes) its version
+// in the tenant's schema_migrations. @tenant@ is substituted. Errors keep
+// their SQLSTATE and get a CONTEXT line naming the tenant and the migration.
+// The caller holds the tenant's lock and is connected to SPI.
 void run_migration(const std::string& tenant, const Migration& migration, Direction direction);
 
 // Refuses, before anything runs, the statements a migration may not hold:
-// transaction control and those that cannot run in a transaction block.
+// transaction control, those that cannot run in a transaction block, and
+// COPY from or to the client.
 // Syntax errors surface here too, with the migration named in CONTEXT.
 // Returns how many statements the text holds.
 int check_migration_text(const std::string& sql, const Migration& migration,

@@ -1,5 +1,6 @@
-// Module initialisation: the GUCs, and the transaction callback that resets
-// per-transaction state after an abort.
+// Module initialisation: the GUCs, the migration sandbox's hooks, and the
+// transaction callback that resets per-transaction state.
+#include "migration_sandbox.hpp"
 #include "own_ddl.hpp"
 #include "settings.hpp"
 
@@ -7,9 +8,13 @@
 
 namespace {
 
-void reset_after_abort(XactEvent event, void*) {
+void reset_at_transaction_end(XactEvent event, void*) {
     if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
         tenancy::pg::reset_own_ddl();
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+        event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+        event == XACT_EVENT_PREPARE)
+        tenancy::pg::reset_sandbox();
 }
 
 }  // namespace
@@ -22,7 +27,8 @@ void _PG_init(void);
 
 void _PG_init(void) {
     tenancy::pg::define_settings();
-    RegisterXactCallback(reset_after_abort, nullptr);
+    RegisterXactCallback(reset_at_transaction_end, nullptr);
+    tenancy::pg::install_sandbox_hooks();
 }
 
 }  // extern "C"

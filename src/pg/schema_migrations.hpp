@@ -1,13 +1,26 @@
 // Each tenant's "<tenant>".schema_migrations table: the one Ecto keeps, so an
 // Ecto application and pg_tenancy see each other's migrations as applied.
+// The only place pg_tenancy's code names the table.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tenancy::pg::schema_migrations {
 
 // Creates the table in the tenant unless it is there already (an adopted
-// schema that Ecto migrated keeps its own rows). The caller is connected to SPI.
+// schema that Ecto migrated keeps its own rows), in the migration sandbox.
+// The caller is connected to SPI.
 void ensure_table(const std::string& tenant);
+
+// Takes Ecto's lock on the table (SHARE UPDATE EXCLUSIVE, which Ecto's
+// migrator holds while it migrates), so the two queue rather than race.
+// Nothing when the table is not there. No privilege is checked: the caller
+// has checked that it may act as the tenant's owner.
+void lock(const std::string& tenant);
+
+// The bookkeeping of one migration; run inside the sandbox.
+void record_applied(const std::string& tenant, std::int64_t version);
+void forget_applied(const std::string& tenant, std::int64_t version);
 
 }  // namespace tenancy::pg::schema_migrations

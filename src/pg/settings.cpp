@@ -9,6 +9,7 @@ namespace {
 char* tenant_name_pattern_value = nullptr;
 char* reserved_names_value = nullptr;
 char* tenant_migrations_path_value = nullptr;
+bool allow_writable_shared_schemas_value = false;
 
 constexpr const char* default_tenant_name_pattern = "^[A-Za-z0-9_-]+$";
 
@@ -51,6 +52,12 @@ void define_settings() {
     DefineCustomStringVariable(
         "tenancy.reserved_names", "Comma-separated names no tenant may take.", nullptr,
         &reserved_names_value, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "tenancy.allow_writable_shared_schemas",
+        "Lets migrations run while a shared schema on their search_path is writable by roles "
+        "other than its owner.",
+        nullptr, &allow_writable_shared_schemas_value, false, PGC_SUSET, 0, nullptr, nullptr,
+        nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else
@@ -62,6 +69,7 @@ const char* tenant_name_pattern() {
     return tenant_name_pattern_value ? tenant_name_pattern_value : default_tenant_name_pattern;
 }
 const char* reserved_names() { return reserved_names_value ? reserved_names_value : ""; }
+bool allow_writable_shared_schemas() { return allow_writable_shared_schemas_value; }
 const char* tenant_migrations_path() {
     return tenant_migrations_path_value ? tenant_migrations_path_value : "";
 }

@@ -9,5 +9,6 @@ void define_settings();
 const char* tenant_name_pattern();
 const char* reserved_names();
 const char* tenant_migrations_path();
+bool allow_writable_shared_schemas();
 
 }  // namespace tenancy::pg

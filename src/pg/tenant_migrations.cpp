@@ -6,6 +6,7 @@
 #include "../core/migration_plan.hpp"
 #include "applied_migrations.hpp"
 #include "migration_runner.hpp"
+#include "migration_sandbox.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
 
@@ -13,9 +14,15 @@ namespace tenancy::pg {
 
 namespace {
 
-// The versions the tenant has applied, read under its lock.
+// The versions the tenant has applied, read under its locks: the tenant's
+// lock, then (once the caller is known to be allowed to act as the tenant's
+// owner) Ecto's lock on its schema_migrations.
 std::set<std::int64_t> lock_and_read_applied(const std::string& tenant) {
     registry::lock_tenant(tenant);
+    if (registry::schema_exists(tenant)) {
+        owner_to_act_as(tenant);
+        schema_migrations::lock(tenant);
+    }
     std::vector<AppliedMigration> rows;
     TenantTable table = read_applied_migrations(tenant, ReadMode::for_update, rows);
     if (table == TenantTable::no_schema)

@@ -5,7 +5,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(46);
+SELECT plan(52);
 
 CREATE TABLE organizations (id int PRIMARY KEY, slug text);
 CREATE VIEW organization_ids AS SELECT id FROM organizations;
@@ -27,6 +27,24 @@ SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'SELECT 1', 'BEGIN'
 SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'SELECT 1', 'ROLLBACK')$$, '2D000', NULL, 'ROLLBACK in down_sql');
 SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'SELECT 1', 'SAVEPOINT s')$$, '2D000', NULL, 'SAVEPOINT in down_sql');
 SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'DROP INDEX CONCURRENTLY i')$$, '25001', NULL, 'DROP INDEX CONCURRENTLY');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'CREATE TABLE t (a int); COPY t FROM STDIN')$$, '0A000',
+                 'up_sql of a migration may not contain COPY FROM STDIN', 'COPY FROM STDIN is refused at registration');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'SELECT 1', 'COPY (SELECT 1) TO STDOUT')$$, '0A000',
+                 'down_sql of a migration may not contain COPY TO STDOUT', 'COPY TO STDOUT is refused at registration');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'LISTEN channel')$$, '42501',
+                 'cannot execute LISTEN in a migration', 'LISTEN is refused at registration');
+SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'PREPARE p AS SELECT 1')$$, '42501',
+                 'cannot execute PREPARE in a migration', 'PREPARE is refused at registration');
+SELECT is((SELECT count(*) FROM tenancy.migration_registry WHERE version = 2), 0::bigint,
+          'and nothing is registered');
+-- A COPY slipped into the registry by hand is refused when it runs, before anything runs.
+SELECT tenancy.create_tenant('copy_target');
+INSERT INTO tenancy.migration_registry (version, name, up_sql, checksum)
+    VALUES (3, 'copy', 'COPY t FROM STDIN', tenancy._checksum('COPY t FROM STDIN'));
+SELECT throws_ok($$SELECT tenancy.migrate('copy_target')$$, '0A000',
+                 'up_sql of a migration may not contain COPY FROM STDIN', 'COPY FROM STDIN is refused when it runs');
+DELETE FROM tenancy.migration_registry WHERE version = 3;
+SELECT tenancy.drop_tenant('copy_target');
 SELECT throws_ok($$SELECT tenancy.register_migration(2, 'x', 'CREATE DATABASE x')$$, '25001', NULL, 'CREATE DATABASE');
 SELECT throws_ok($$CALL tenancy.migrate_all(on_error => 'ignore')$$, '22023', NULL, 'on_error ''ignore''');
 SELECT throws_ok($$CALL tenancy.rollback_all(0, on_error => 'maybe')$$, '22023', NULL, 'on_error ''maybe'' for rollback_all');

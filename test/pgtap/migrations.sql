@@ -32,8 +32,8 @@ SELECT tenancy.register_migration(2, 'create_invoices',
 
 -- Run semantics.
 SELECT is(tenancy.create_tenant('t1'), 't1', 'create_tenant applies the registered migrations');
-SELECT is((SELECT search_path FROM t1.seen_path), '"t1", public',
-          'search_path is "<tenant>", public while a migration runs');
+SELECT is((SELECT search_path FROM t1.seen_path), '"t1", "public", pg_temp',
+          'search_path is "<tenant>", public, pg_temp (pg_temp last) while a migration runs');
 SELECT fk_ok('t1', 'invoices', 'account_id', 't1', 'accounts', 'id',
              'a foreign key to a tenant table points into the same tenant');
 SELECT fk_ok('t1', 'accounts', 'owner_id', 'public', 'users', 'id',

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "../../src/core/identifier.hpp"
+#include "../../src/core/error.hpp"
 #include "../../src/core/placeholders.hpp"
 
 using namespace tenancy::core;
@@ -13,7 +14,7 @@ using namespace tenancy::core;
 namespace {
 
 // The text with @tenant@ replaced for tenant org_1.
-std::string sub(std::string_view sql) { return substitute_tenant(sql, quote_identifier("org_1")); }
+std::string sub(std::string_view sql) { return substitute_tenant(sql, "org_1"); }
 
 }  // namespace
 
@@ -52,8 +53,9 @@ TEST(SubstituteTenant, FollowedOrPrecededByPunctuationOrSpace) {
 }
 
 TEST(SubstituteTenant, NextToQuoteCharacters) {
-    // Textual, as @extschema@: the quotes around it are left as they are.
-    EXPECT_EQ(sub("\"@tenant@\""), "\"\"org_1\"\"");
+    // Inside a quoted identifier it is the bare name; inside a literal, the
+    // quoted identifier.
+    EXPECT_EQ(sub("\"@tenant@\""), "\"org_1\"");
     EXPECT_EQ(sub("'@tenant@'"), "'\"org_1\"'");
     EXPECT_EQ(sub("`@tenant@`"), "`\"org_1\"`");
 }
@@ -66,8 +68,7 @@ TEST(SubstituteTenant, SeveralOccurrences) {
 }
 
 TEST(SubstituteTenant, InsideStringLiteralsAndDollarQuotedBodies) {
-    // The substitution is textual, like @extschema@: literals and function
-    // bodies are not skipped.
+    // Literals and function bodies get the name too, quoted for where it stands.
     EXPECT_EQ(sub("SELECT '@tenant@.users'::regclass;"),
               "SELECT '\"org_1\".users'::regclass;");
     EXPECT_EQ(sub("COMMENT ON SCHEMA @tenant@ IS 'schema @tenant@';"),
@@ -78,8 +79,9 @@ TEST(SubstituteTenant, InsideStringLiteralsAndDollarQuotedBodies) {
               "\"org_1\".users $$;");
     EXPECT_EQ(sub("AS $body$\nBEGIN\n  PERFORM 1 FROM @tenant@.t;\nEND\n$body$"),
               "AS $body$\nBEGIN\n  PERFORM 1 FROM \"org_1\".t;\nEND\n$body$");
-    EXPECT_EQ(sub("-- in @tenant@\n/* and @tenant@ */"),
-              "-- in \"org_1\"\n/* and \"org_1\" */");
+    // Comments are left alone.
+    EXPECT_EQ(sub("-- in @tenant@\n/* and /* nested */ @tenant@ */ @tenant@"),
+              "-- in @tenant@\n/* and /* nested */ @tenant@ */ \"org_1\"");
 }
 
 TEST(SubstituteTenant, NextToNulBytes) {
@@ -183,29 +185,71 @@ TEST(SubstituteTenant, LongTextIsCopiedExactly) {
 
 // ---- the replacement -----------------------------------------------------
 
-TEST(SubstituteTenant, QuotedTenantWithQuotesIsInsertedAsGiven) {
-    std::string quoted = quote_identifier("we\"ird");
-    ASSERT_EQ(quoted, "\"we\"\"ird\"");
-    EXPECT_EQ(substitute_tenant("SELECT * FROM @tenant@.t", quoted),
+TEST(SubstituteTenant, TenantWithQuotesIsQuotedInCode) {
+    EXPECT_EQ(substitute_tenant("SELECT * FROM @tenant@.t", "we\"ird"),
               "SELECT * FROM \"we\"\"ird\".t");
 }
 
-TEST(SubstituteTenant, MultibyteAndNulTenantInsertedAsGiven) {
-    EXPECT_EQ(substitute_tenant("@tenant@.t", quote_identifier("caf\xC3\xA9")),
-              "\"caf\xC3\xA9\".t");
-    EXPECT_EQ(substitute_tenant("@tenant@", std::string("\"a\0b\"", 5)),
-              std::string("\"a\0b\"", 5));
+TEST(SubstituteTenant, MultibyteTenant) {
+    EXPECT_EQ(substitute_tenant("@tenant@.t", "caf\xC3\xA9"), "\"caf\xC3\xA9\".t");
 }
 
 TEST(SubstituteTenant, ReplacementIsNotScannedAgain) {
-    // A tenant whose quoted name holds the placeholder does not recurse.
-    EXPECT_EQ(substitute_tenant("@tenant@ @tenant@", quote_identifier("@tenant@")),
-              "\"@tenant@\" \"@tenant@\"");
-    // Replacing it by itself changes nothing.
-    std::string text = "a @tenant@ b @tenant@x @tenant@tenant@";
-    EXPECT_EQ(substitute_tenant(text, "@tenant@"), text);
+    // A tenant whose name holds the placeholder does not recurse.
+    EXPECT_EQ(substitute_tenant("@tenant@ @tenant@", "@tenant@"), "\"@tenant@\" \"@tenant@\"");
 }
 
-TEST(SubstituteTenant, EmptyReplacement) {
-    EXPECT_EQ(substitute_tenant("a.@tenant@.b", ""), "a..b");
+// ---- injection: a name with quotes cannot end the literal it stands in -------
+
+TEST(SubstituteTenant, QuoteInNameIsDoubledInAStringLiteral) {
+    EXPECT_EQ(substitute_tenant("SELECT '@tenant@.t'::regclass", "a'; DROP TABLE x; --"),
+              "SELECT '\"a''; DROP TABLE x; --\".t'::regclass");
 }
+
+TEST(SubstituteTenant, BackslashAndQuoteAreEscapedInAnEscapeString) {
+    EXPECT_EQ(substitute_tenant("SELECT E'@tenant@\\n'", "a\\'b"), "SELECT E'\"a\\\\''b\"\\n'");
+    EXPECT_EQ(substitute_tenant("SELECT U&'@tenant@'", "a'b"), "SELECT U&'\"a''b\"'");
+    // An identifier ending in e is no E'' prefix.
+    EXPECT_EQ(substitute_tenant("SELECT name'@tenant@'", "a\\b"), "SELECT name'\"a\\b\"'");
+}
+
+TEST(SubstituteTenant, InAQuotedIdentifierTheBareNameIsDoubled) {
+    EXPECT_EQ(substitute_tenant("CREATE TABLE \"@tenant@ archive\" ()", "x\"y"),
+              "CREATE TABLE \"x\"\"y archive\" ()");
+}
+
+TEST(SubstituteTenant, DollarQuotedBodyRefusesNamesThatCouldEndAString) {
+    std::string body = "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN "
+                       "EXECUTE 'TRUNCATE @tenant@.t'; END $f$";
+    EXPECT_EQ(substitute_tenant(body, "org_1"),
+              "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN "
+              "EXECUTE 'TRUNCATE \"org_1\".t'; END $f$");
+    for (const char* name : {"a'b", "a\\b", "a$f$b", "a$$b"}) {
+        try {
+            substitute_tenant(body, name);
+            ADD_FAILURE() << name;
+        } catch (const Error& e) {
+            EXPECT_STREQ(e.sqlstate(), "42602") << name;
+        }
+    }
+    // Outside the body the same names are fine.
+    EXPECT_EQ(substitute_tenant("SELECT 1 FROM @tenant@.t", "a$f$b"), "SELECT 1 FROM \"a$f$b\".t");
+}
+
+TEST(SubstituteTenant, DollarSignsThatOpenNoQuote) {
+    // $1 is a parameter, a$b$ an identifier: neither opens a dollar quote.
+    EXPECT_EQ(sub("SELECT $1, a$b$ FROM @tenant@.t"), "SELECT $1, a$b$ FROM \"org_1\".t");
+}
+
+TEST(SubstituteTenant, NameCannotChangeTheTokenStructure) {
+    // (In code the name becomes a quoted identifier of its own, so the text
+    // holds it only where it stands inside something.)
+    std::string text = "SELECT '@tenant@', E'@tenant@', U&'@tenant@', \"@tenant@\" -- @tenant@\n/* @tenant@ */";
+    for (const char* name : {"a'b", "a\"b", "a\\b", "a\nb", "*/", "--", "a''b"}) {
+        std::string out = substitute_tenant(text, name);
+        std::vector<SqlStretch> before = split_sql(text), after = split_sql(out);
+        ASSERT_EQ(before.size(), after.size()) << name;
+        for (std::size_t i = 0; i < before.size(); i++) EXPECT_EQ(before[i].region, after[i].region) << name;
+    }
+}
+
