@@ -1,4 +1,5 @@
 #include "migration_sandbox.hpp"
+#include "shared_schemas.hpp"
 
 #include <fmt/format.h>
 
@@ -232,17 +233,6 @@ void refuse_outliving_statement(const char* what) {
                               "the caller's session.")));
 }
 
-const std::vector<std::string>& shared_schemas() {
-    static const std::vector<std::string> schemas{"public"};
-    return schemas;
-}
-
-std::string migration_search_path(const std::string& tenant) {
-    std::string path = core::quote_identifier(tenant);
-    for (const std::string& schema : shared_schemas()) path += ", " + core::quote_identifier(schema);
-    return path + ", pg_temp";
-}
-
 Oid owner_to_act_as(const std::string& tenant) {
     Oid owner = call_postgres([&] {
         HeapTuple tuple = SearchSysCache1(
@@ -301,7 +291,7 @@ void check_shared_schemas_not_writable() {
 
 MigrationSandbox::MigrationSandbox(const std::string& tenant) {
     Oid owner = owner_to_act_as(tenant);
-    std::string search_path = migration_search_path(tenant);
+    std::string search_path = tenant_search_path(tenant);
     temp_objects_at_entry_ = count_temp_objects();
     call_postgres([&] {
         if (touched_context == nullptr) {

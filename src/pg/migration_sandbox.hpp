@@ -6,8 +6,8 @@
 // Inside, for as long as the object lives:
 //  - the current user is the owner of the tenant's schema (SECURITY DEFINER's
 //    kind of switch: SET ROLE and SET SESSION AUTHORIZATION are refused);
-//  - one GUC nest level holds search_path ("<tenant>", <shared schemas>,
-//    pg_temp) and the pinned settings; finish() undoes every setting changed
+//  - one GUC nest level holds search_path (tenant_search_path(): "<tenant>",
+//    the shared schemas, pg_temp) and the pinned settings; finish() undoes every setting changed
 //    inside, plain SET and set_config(..., false) included;
 //  - statements that would outlive the sandbox in the caller's session are
 //    refused (PREPARE, DEALLOCATE, LISTEN, UNLISTEN, DISCARD, DECLARE ... WITH
@@ -27,13 +27,6 @@
 #include "postgres_headers.hpp"
 
 namespace tenancy::pg {
-
-// The schemas a migration sees after its tenant's, in order.
-const std::vector<std::string>& shared_schemas();
-
-// "<tenant>", <shared schemas>, pg_temp: the only place a migration's
-// search_path is spelled.
-std::string migration_search_path(const std::string& tenant);
 
 // The owner of the tenant's schema, once the caller is known to be allowed to
 // act as that role (42501 otherwise).

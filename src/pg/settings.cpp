@@ -2,6 +2,10 @@
 
 #include "postgres_headers.hpp"
 
+extern "C" {
+#include "utils/varlena.h"
+}
+
 namespace tenancy::pg {
 
 namespace {
@@ -10,6 +14,7 @@ char* tenant_name_pattern_value = nullptr;
 char* reserved_names_value = nullptr;
 char* tenant_migrations_path_value = nullptr;
 bool allow_writable_shared_schemas_value = false;
+char* shared_schemas_value = nullptr;
 
 constexpr const char* default_tenant_name_pattern = "^[A-Za-z0-9_-]+$";
 
@@ -37,6 +42,34 @@ bool check_tenant_name_pattern(char** newval, void**, GucSource) {
     return false;
 }
 
+// A comma-separated list of schema names, as search_path spells them
+// (unquoted names are folded to lower case). pg_temp is always last and
+// "$user" means nothing for a tenant: both are refused.
+bool check_shared_schemas(char** newval, void**, GucSource) {
+    char* list = pstrdup(*newval);
+    List* names = nullptr;
+    bool valid = SplitIdentifierString(list, ',', &names);
+    if (!valid) {
+        GUC_check_errdetail("List syntax is invalid.");
+    } else {
+        ListCell* cell;
+        foreach (cell, names) {
+            const char* name = static_cast<const char*>(lfirst(cell));
+            if (strcmp(name, "pg_temp") == 0 || strncmp(name, "pg_temp_", 8) == 0 ||
+                strcmp(name, "$user") == 0) {
+                GUC_check_errdetail("\"%s\" cannot be a shared schema: pg_temp is always last on a "
+                                    "tenant's search_path, and \"$user\" names no tenant's schema.",
+                                    name);
+                valid = false;
+                break;
+            }
+        }
+    }
+    list_free(names);
+    pfree(list);
+    return valid;
+}
+
 }  // namespace
 
 void define_settings() {
@@ -58,6 +91,13 @@ void define_settings() {
         "other than its owner.",
         nullptr, &allow_writable_shared_schemas_value, false, PGC_SUSET, 0, nullptr, nullptr,
         nullptr);
+    DefineCustomStringVariable(
+        "tenancy.shared_schemas",
+        "Schemas that follow the tenant's on the search_path of its migrations and of set_tenant().",
+        "Quoted on the search_path, with pg_temp last; a schema that does not exist is skipped "
+        "with a WARNING.",
+        &shared_schemas_value, "public", PGC_SUSET, GUC_LIST_INPUT,
+        check_shared_schemas, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else
@@ -70,6 +110,7 @@ const char* tenant_name_pattern() {
 }
 const char* reserved_names() { return reserved_names_value ? reserved_names_value : ""; }
 bool allow_writable_shared_schemas() { return allow_writable_shared_schemas_value; }
+const char* tenancy_shared_schemas() { return shared_schemas_value ? shared_schemas_value : "public"; }
 const char* tenant_migrations_path() {
     return tenant_migrations_path_value ? tenant_migrations_path_value : "";
 }

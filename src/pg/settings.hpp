@@ -10,5 +10,7 @@ const char* tenant_name_pattern();
 const char* reserved_names();
 const char* tenant_migrations_path();
 bool allow_writable_shared_schemas();
+// tenancy.shared_schemas as set; src/pg/shared_schemas.cpp reads it.
+const char* tenancy_shared_schemas();
 
 }  // namespace tenancy::pg

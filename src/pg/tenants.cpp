@@ -15,6 +15,7 @@
 #include "registry.hpp"
 #include "schema_migrations.hpp"
 #include "settings.hpp"
+#include "shared_schemas.hpp"
 #include "spi.hpp"
 #include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
@@ -393,7 +394,7 @@ Datum tenancy_set_tenant(PG_FUNCTION_ARGS) {
                              errdetail("Outside a transaction block the search_path it sets lasts "
                                        "until the end of this statement only.")));
             });
-        std::string search_path = tenancy::core::quote_identifier(tenant) + ", public";
+        std::string search_path = tenant_search_path(tenant);
         call_postgres([&] {
             set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
                               is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);

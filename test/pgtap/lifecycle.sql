@@ -68,9 +68,9 @@ SELECT results_eq('SELECT * FROM tenancy.all_tenants()', ARRAY['acme-renamed'],
                   'other schemas do not reach the registry');
 
 -- set_tenant
-SELECT is(tenancy.set_tenant('acme-renamed'), '"acme-renamed", public', 'set_tenant returns the search_path');
+SELECT is(tenancy.set_tenant('acme-renamed'), '"acme-renamed", "public", pg_temp', 'set_tenant returns the search_path');
 SELECT throws_ok($$SELECT tenancy.set_tenant('nobody')$$, '3F000', NULL, 'set_tenant of an unknown tenant is 3F000');
-SELECT is(current_setting('search_path'), '"acme-renamed", public', 'and leaves search_path unchanged');
+SELECT is(current_setting('search_path'), '"acme-renamed", "public", pg_temp', 'and leaves search_path unchanged');
 
 SELECT * FROM finish();
 ROLLBACK;
