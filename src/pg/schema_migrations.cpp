@@ -7,17 +7,57 @@
 
 namespace tenancy::pg::schema_migrations {
 
+namespace {
+
+constexpr const char* default_table_name = "schema_migrations";
+char* table_name_value = nullptr;
+
+// A table name PostgreSQL would keep as given: not empty, not truncated.
+// Any character is allowed, since the name is always quoted.
+bool check_table_name(char** newval, void**, GucSource) {
+    size_t length = strlen(*newval);
+    if (length == 0) {
+        GUC_check_errcode(ERRCODE_INVALID_NAME);
+        GUC_check_errmsg("tenancy.migration_table must not be empty");
+        return false;
+    }
+    if (length >= NAMEDATALEN) {
+        GUC_check_errcode(ERRCODE_NAME_TOO_LONG);
+        GUC_check_errmsg("tenancy.migration_table \"%s\" is longer than %d bytes", *newval,
+                         NAMEDATALEN - 1);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+void define_setting() {
+    DefineCustomStringVariable(
+        "tenancy.migration_table",
+        "Name of the table in each tenant that records its applied migrations (Ecto's migration_source).",
+        nullptr, &table_name_value, default_table_name, PGC_SUSET, 0, check_table_name, nullptr,
+        nullptr);
+}
+
+const char* table_name() {
+    return table_name_value && *table_name_value ? table_name_value : default_table_name;
+}
+
+std::string qualified_name(const std::string& tenant) {
+    return core::quote_identifier(tenant) + "." + core::quote_identifier(table_name());
+}
+
 void ensure_table(const std::string& tenant) {
     bool exists = call_postgres([&] {
         Oid schema = get_namespace_oid(tenant.c_str(), false);
-        return OidIsValid(get_relname_relid("schema_migrations", schema));
+        return OidIsValid(get_relname_relid(table_name(), schema));
     });
     if (exists) return;
     ActAsSchemaOwner as_owner(tenant);
     // Ecto's layout exactly: version bigint PRIMARY KEY, inserted_at timestamp(0).
-    spi::execute("CREATE TABLE " + core::quote_identifier(tenant) +
-                 ".schema_migrations (version bigint PRIMARY KEY, "
-                 "inserted_at timestamp(0) without time zone)");
+    spi::execute("CREATE TABLE " + qualified_name(tenant) +
+                 " (version bigint PRIMARY KEY, inserted_at timestamp(0) without time zone)");
 }
 
 }  // namespace tenancy::pg::schema_migrations

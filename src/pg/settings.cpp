@@ -1,5 +1,7 @@
 #include "settings.hpp"
 
+#include "schema_migrations.hpp"
+
 #include "postgres_headers.hpp"
 
 namespace tenancy::pg {
@@ -51,6 +53,7 @@ void define_settings() {
     DefineCustomStringVariable(
         "tenancy.reserved_names", "Comma-separated names no tenant may take.", nullptr,
         &reserved_names_value, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    schema_migrations::define_setting();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else

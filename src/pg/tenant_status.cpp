@@ -1,0 +1,336 @@
+// The status views' readers: tenancy._tenants() (the tenants view) and
+// tenancy._migration_states() (the migration_states view, migration_status()).
+//
+// One pass over the registry, and each tenant's table scanned directly: no
+// query is planned per tenant. Each table's lock is tried, never waited for,
+// and let go after its scan; its relation-cache entry is dropped and the
+// catalog caches are kept within a budget, so reading 100,000 tenants leaves
+// the session as small as it was. Whatever a tenant owner did to its table
+// (locked it, replaced it by a view, made it huge), only that tenant's row is
+// affected.
+//
+// The registry tables are read directly, as the views read them with their
+// owner's rights; these functions return exactly what the views show:
+//  - last_error only to roles with the privileges of the tenant schema's
+//    owner, or of the registry's owner (the extension's owner): it may quote
+//    a tenant's data;
+//  - nothing of a tenant's versions unless the caller may SELECT its table
+//    (and has USAGE on its schema); a table locked by someone else, or not in
+//    Ecto's layout, shows nothing either. The tenants view then shows NULL
+//    version and pending, migration_states no rows for the tenant.
+#include <string>
+
+#include "applied_migrations.hpp"
+#include "arguments.hpp"
+#include "error_boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_namespace.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+}
+
+namespace tenancy::pg {
+
+namespace {
+
+struct RegisteredMigration {
+    int64 version;
+    Datum name;    // text, in the walk's memory
+    bool changed;  // up_sql no longer matches its checksum
+};
+
+struct Registered {
+    RegisteredMigration* migrations = nullptr;
+    int count = 0;
+};
+
+int compare_versions(const void* a, const void* b) {
+    int64 left = static_cast<const RegisteredMigration*>(a)->version;
+    int64 right = static_cast<const RegisteredMigration*>(b)->version;
+    return left < right ? -1 : left > right ? 1 : 0;
+}
+
+int find_registered(const Registered& registered, int64 version) {
+    int low = 0, high = registered.count - 1;
+    while (low <= high) {
+        int middle = low + (high - low) / 2;
+        int64 found = registered.migrations[middle].version;
+        if (found == version) return middle;
+        if (found < version)
+            low = middle + 1;
+        else
+            high = middle - 1;
+    }
+    return -1;
+}
+
+Oid registry_table(const char* name) {
+    return get_relname_relid(name, get_namespace_oid("tenancy", false));
+}
+
+AttrNumber column(Relation relation, const char* name) {
+    AttrNumber attnum = get_attnum(RelationGetRelid(relation), name);
+    if (attnum == InvalidAttrNumber)
+        elog(ERROR, "column \"%s\" of %s is missing", name, RelationGetRelationName(relation));
+    return attnum;
+}
+
+// The registered migrations, sorted by version, with each one's "changed"
+// judged by tenancy._checksum() as when it was registered.
+Registered read_registered(Snapshot snapshot) {
+    Oid checksum_argument = TEXTOID;
+    Oid checksum_function = LookupFuncName(
+        list_make2(makeString(pstrdup("tenancy")), makeString(pstrdup("_checksum"))), 1,
+        &checksum_argument, false);
+    FmgrInfo checksum;
+    fmgr_info(checksum_function, &checksum);
+
+    Relation relation = table_open(registry_table("migration_registry"), AccessShareLock);
+    AttrNumber version_column = column(relation, "version"), name_column = column(relation, "name"),
+               up_sql_column = column(relation, "up_sql"),
+               checksum_column = column(relation, "checksum");
+    Registered registered;
+    int allocated = 16;
+    registered.migrations =
+        static_cast<RegisteredMigration*>(palloc(allocated * sizeof(RegisteredMigration)));
+    TableScanDesc scan = table_beginscan(relation, snapshot, 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(relation, nullptr);
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool null = false;
+        if (registered.count == allocated) {
+            allocated *= 2;
+            registered.migrations = static_cast<RegisteredMigration*>(
+                repalloc(registered.migrations, allocated * sizeof(RegisteredMigration)));
+        }
+        RegisteredMigration& migration = registered.migrations[registered.count++];
+        migration.version = DatumGetInt64(slot_getattr(slot, version_column, &null));
+        migration.name = PointerGetDatum(
+            DatumGetTextPCopy(slot_getattr(slot, name_column, &null)));
+        Datum up_sql = slot_getattr(slot, up_sql_column, &null);
+        Datum recorded = slot_getattr(slot, checksum_column, &null);
+        Datum actual = FunctionCall1Coll(&checksum, DEFAULT_COLLATION_OID, up_sql);
+        migration.changed =
+            !DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, actual, recorded));
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    table_close(relation, AccessShareLock);
+    qsort(registered.migrations, registered.count, sizeof(RegisteredMigration), compare_versions);
+    return registered;
+}
+
+enum class Shape {
+    tenants,           // one row per tenant
+    pending_tenants,   // tenants with pending migrations only, version left NULL
+    migration_states,  // one row per tenant and version
+};
+
+struct Walk {
+    Shape shape;
+    const char* only_tenant;  // nullptr: every tenant
+    Registered registered;
+    Snapshot snapshot;
+    Oid registry_owner;
+    bool sees_every_error;  // the caller has the registry owner's privileges
+    Tuplestorestate* result;
+    TupleDesc descriptor;
+    Datum applied, changed, unregistered, pending;  // the state texts
+};
+
+// last_error, or NULL for a caller who may not see it.
+bool may_see_error(const Walk& walk, Oid schema) {
+    if (walk.sees_every_error) return true;
+    if (!OidIsValid(schema)) return false;
+    HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
+    if (!HeapTupleIsValid(tuple)) return false;
+    Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
+    ReleaseSysCache(tuple);
+    return has_privs_of_role(GetUserId(), owner);
+}
+
+void put_state(const Walk& walk, Datum tenant, int64 version, Datum name, bool has_name,
+               Datum state, bool has_applied_at, Datum applied_at) {
+    Datum values[5] = {tenant, Int64GetDatum(version), name, state, applied_at};
+    bool nulls[5] = {false, false, !has_name, false, !has_applied_at};
+    tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
+}
+
+// One tenant: its row of the tenants view, or its rows of migration_states.
+void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_created_at,
+                 Datum last_error, bool has_last_error) {
+    if (walk.shape == Shape::pending_tenants && walk.registered.count == 0) return;
+    const char* name = TextDatumGetCString(tenant);
+    Oid schema = get_namespace_oid(name, true);
+    VersionsTable table;
+    TableState state = OidIsValid(schema) ? open_versions_table(schema, true, false, table)
+                                          : TableState::no_schema;
+    bool* seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
+    int seen_count = 0;
+    bool has_version = false;
+    int64 highest = 0;
+
+    if (state == TableState::readable) {
+        TableScanDesc scan = table_beginscan(table.relation, walk.snapshot, 0, nullptr);
+        TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
+        while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+            bool null = false;
+            Datum version_datum = slot_getattr(slot, table.version, &null);
+            if (null) continue;
+            int64 version = DatumGetInt64(version_datum);
+            if (!has_version || version > highest) highest = version;
+            has_version = true;
+            int index = find_registered(walk.registered, version);
+            if (index >= 0 && !seen[index]) {
+                seen[index] = true;
+                seen_count++;
+                // Whether anything is pending is known once every registered
+                // version is found, however long the table is.
+                if (walk.shape == Shape::pending_tenants && seen_count == walk.registered.count)
+                    break;
+            }
+            if (walk.shape != Shape::migration_states) continue;
+            bool applied_at_null = true;
+            Datum applied_at = table.inserted_at != InvalidAttrNumber
+                                   ? slot_getattr(slot, table.inserted_at, &applied_at_null)
+                                   : Datum(0);
+            if (index >= 0) {
+                const RegisteredMigration& migration = walk.registered.migrations[index];
+                put_state(walk, tenant, version, migration.name, true,
+                          migration.changed ? walk.changed : walk.applied, !applied_at_null,
+                          applied_at);
+            } else {
+                put_state(walk, tenant, version, Datum(0), false, walk.unregistered,
+                          !applied_at_null, applied_at);
+            }
+        }
+        ExecDropSingleTupleTableSlot(slot);
+        table_endscan(scan);
+        close_versions_table(table, true);
+    }
+
+    bool known = state == TableState::readable || state == TableState::no_schema ||
+                 state == TableState::no_table;
+    if (walk.shape == Shape::tenants ||
+        (walk.shape == Shape::pending_tenants && known && seen_count < walk.registered.count)) {
+        if (walk.shape == Shape::pending_tenants) has_version = false;
+        Datum values[5] = {tenant, created_at, Int64GetDatum(highest),
+                           Int32GetDatum(walk.registered.count - seen_count), last_error};
+        bool nulls[5] = {false, !has_created_at, !has_version, !known,
+                         !has_last_error || !may_see_error(walk, schema)};
+        tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
+    } else if (known) {
+        for (int i = 0; i < walk.registered.count; i++)
+            if (!seen[i])
+                put_state(walk, tenant, walk.registered.migrations[i].version,
+                          walk.registered.migrations[i].name, true, walk.pending, false, Datum(0));
+    }
+}
+
+void walk_registry(Walk& walk) {
+    MemoryContext walk_context = CurrentMemoryContext;
+    MemoryContext tenant_context = AllocSetContextCreate(walk_context, "pg_tenancy status tenant",
+                                                         ALLOCSET_DEFAULT_SIZES);
+    CatalogCacheBudget budget;
+    Relation registry = table_open(registry_table("tenant_registry"), AccessShareLock);
+    walk.registry_owner = registry->rd_rel->relowner;
+    walk.sees_every_error = has_privs_of_role(GetUserId(), walk.registry_owner);
+    AttrNumber tenant_column = column(registry, "tenant"),
+               created_at_column = column(registry, "created_at"),
+               last_error_column = column(registry, "last_error");
+
+    TableScanDesc scan = table_beginscan(registry, walk.snapshot, 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(registry, nullptr);
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        CHECK_FOR_INTERRUPTS();
+        bool tenant_null = false, created_at_null = false, last_error_null = false;
+        Datum tenant = slot_getattr(slot, tenant_column, &tenant_null);
+        if (tenant_null) continue;
+        MemoryContextSwitchTo(tenant_context);
+        if (walk.only_tenant == nullptr ||
+            strcmp(TextDatumGetCString(tenant), walk.only_tenant) == 0) {
+            Datum created_at = slot_getattr(slot, created_at_column, &created_at_null);
+            Datum last_error = slot_getattr(slot, last_error_column, &last_error_null);
+            // Detoasted: the result must not point into the registry's TOAST table.
+            if (!last_error_null)
+                last_error = PointerGetDatum(
+                    pg_detoast_datum_packed(reinterpret_cast<varlena*>(DatumGetPointer(last_error))));
+            read_tenant(walk, tenant, created_at, !created_at_null, last_error, !last_error_null);
+            budget.note();
+        }
+        MemoryContextSwitchTo(walk_context);
+        MemoryContextReset(tenant_context);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    table_close(registry, AccessShareLock);
+    MemoryContextDelete(tenant_context);
+}
+
+// Fills the function's result; called inside call_postgres(), holds no C++ object.
+void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant) {
+    begin_materialized_result(fcinfo);
+    auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    MemoryContext caller_context = CurrentMemoryContext;
+    MemoryContext walk_context =
+        AllocSetContextCreate(caller_context, "pg_tenancy status", ALLOCSET_DEFAULT_SIZES);
+    MemoryContextSwitchTo(walk_context);
+
+    Walk walk;
+    walk.shape = shape;
+    walk.only_tenant = only_tenant;
+    walk.snapshot = RegisterSnapshot(GetActiveSnapshot());
+    walk.result = result->setResult;
+    walk.descriptor = result->setDesc;
+    walk.applied = CStringGetTextDatum("applied");
+    walk.changed = CStringGetTextDatum("changed");
+    walk.unregistered = CStringGetTextDatum("unregistered");
+    walk.pending = CStringGetTextDatum("pending");
+    walk.registered = read_registered(walk.snapshot);
+    walk_registry(walk);
+    UnregisterSnapshot(walk.snapshot);
+
+    MemoryContextSwitchTo(caller_context);
+    MemoryContextDelete(walk_context);
+}
+
+}  // namespace
+
+}  // namespace tenancy::pg
+
+using namespace tenancy::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_tenant_states);
+PG_FUNCTION_INFO_V1(tenancy_migration_states);
+
+// tenancy._tenants(only_pending boolean DEFAULT false) RETURNS TABLE(tenant text,
+//     created_at timestamptz, version bigint, pending integer, last_error text):
+//     the tenants view; with only_pending, the tenants with pending migrations,
+//     version NULL (pending_tenants()).
+Datum tenancy_tenant_states(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        bool only_pending = required_bool_argument(fcinfo, 0, "only_pending");
+        call_postgres([&] {
+            read_status(fcinfo, only_pending ? Shape::pending_tenants : Shape::tenants, nullptr);
+        });
+        return Datum(0);
+    });
+}
+
+// tenancy._migration_states(tenant text DEFAULT NULL) RETURNS TABLE(tenant text,
+//     version bigint, name text, state text, applied_at timestamp): the
+//     migration_states view; one tenant's rows only when tenant is given.
+Datum tenancy_migration_states(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::optional<std::string> tenant = text_argument(fcinfo, 0);
+        call_postgres([&] {
+            read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr);
+        });
+        return Datum(0);
+    });
+}
+
+}  // extern "C"
