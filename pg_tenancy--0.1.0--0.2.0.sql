@@ -33,6 +33,7 @@ FROM tenancy._tenants();
 DROP FUNCTION tenancy.migration_status(text);
 DROP VIEW tenancy.migration_states;
 
+-- (_migration_states() rounds applied_at already: the casts only type the column.)
 CREATE VIEW tenancy.migration_states AS
 SELECT tenant, version, name, state,
        applied_at::timestamp(0) without time zone AS applied_at

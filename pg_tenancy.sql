@@ -195,6 +195,7 @@ COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
 -- Each tenant's migrations and their state; no rows for a tenant whose table
 -- the reader may not SELECT, that someone holds locked, or that is not
 -- Ecto's layout. applied_at is timestamp(0), as Ecto's inserted_at.
+-- (_migration_states() rounds applied_at already: the casts only type the column.)
 CREATE VIEW tenancy.migration_states AS
 SELECT tenant, version, name, state,
        applied_at::timestamp(0) without time zone AS applied_at

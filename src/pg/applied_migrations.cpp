@@ -57,8 +57,10 @@ bool find_ecto_columns(Relation relation, VersionsTable& table) {
         if (strcmp(NameStr(attribute->attname), "version") == 0 && attribute->atttypid == INT8OID)
             table.version = attribute->attnum;
         if (strcmp(NameStr(attribute->attname), "inserted_at") == 0 &&
-            attribute->atttypid == TIMESTAMPOID)
+            attribute->atttypid == TIMESTAMPOID) {
             table.inserted_at = attribute->attnum;
+            table.inserted_at_typmod = attribute->atttypmod;
+        }
     }
     return table.version != InvalidAttrNumber;
 }

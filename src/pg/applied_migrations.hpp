@@ -80,6 +80,7 @@ struct VersionsTable {
     Relation relation = nullptr;
     AttrNumber version = InvalidAttrNumber;
     AttrNumber inserted_at = InvalidAttrNumber;  // InvalidAttrNumber: no timestamp column
+    int32 inserted_at_typmod = -1;
 };
 
 // Finds and opens the tenant's table. check_privileges: refuse (forbidden)

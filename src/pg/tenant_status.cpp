@@ -195,6 +195,10 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
             Datum applied_at = table.inserted_at != InvalidAttrNumber
                                    ? slot_getattr(slot, table.inserted_at, &applied_at_null)
                                    : Datum(0);
+            // applied_at is timestamp(0), as Ecto's inserted_at; a column
+            // declared otherwise is rounded the way the cast would.
+            if (!applied_at_null && table.inserted_at_typmod != 0)
+                applied_at = DirectFunctionCall2(timestamp_scale, applied_at, Int32GetDatum(0));
             if (index >= 0) {
                 const RegisteredMigration& migration = walk.registered.migrations[index];
                 put_state(walk, tenant, version, migration.name, true,
