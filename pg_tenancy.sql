@@ -68,19 +68,19 @@ AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
 -- The readers behind the status views: one pass over the registry, each
 -- tenant's table scanned directly, never waiting for its lock. They return
 -- exactly what the views show (see the views).
-CREATE FUNCTION tenancy._tenants(only_pending boolean DEFAULT false)
+CREATE FUNCTION tenancy._tenant_states(only_pending boolean DEFAULT false)
 RETURNS TABLE (tenant text, created_at timestamptz, version bigint, pending integer,
                last_error text)
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_tenant_states';
 
-CREATE FUNCTION tenancy._migration_states(tenant text DEFAULT NULL)
+CREATE FUNCTION tenancy._version_states(tenant_name text DEFAULT NULL)
 RETURNS TABLE (tenant text, version bigint, name text, state text,
                applied_at timestamp without time zone)
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'tenancy_migration_states';
+AS 'MODULE_PATHNAME', 'tenancy_version_states';
 
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
@@ -137,7 +137,7 @@ COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name
 -- of the extension's owner (it may quote a tenant's data).
 CREATE VIEW tenancy.tenants AS
 SELECT tenant, created_at, version, pending, last_error
-FROM tenancy._tenants();
+FROM tenancy._tenant_states();
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
 
 -- ---------------------------------------------------------------------------
@@ -195,11 +195,11 @@ COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
 -- Each tenant's migrations and their state; no rows for a tenant whose table
 -- the reader may not SELECT, that someone holds locked, or that is not
 -- Ecto's layout. applied_at is timestamp(0), as Ecto's inserted_at.
--- (_migration_states() rounds applied_at already: the casts only type the column.)
+-- (_version_states() rounds applied_at already: the casts only type the column.)
 CREATE VIEW tenancy.migration_states AS
 SELECT tenant, version, name, state,
        applied_at::timestamp(0) without time zone AS applied_at
-FROM tenancy._migration_states();
+FROM tenancy._version_states();
 COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
 
@@ -220,7 +220,7 @@ BEGIN
     RETURN QUERY
         SELECT s.tenant, s.version, s.name, s.state,
                s.applied_at::timestamp(0) without time zone
-        FROM tenancy._migration_states(tenant_name) AS s
+        FROM tenancy._version_states(tenant_name) AS s
         ORDER BY s.tenant, s.version;
 END
 $$;
@@ -235,7 +235,7 @@ RETURNS TABLE (tenant text, pending integer)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT t.tenant, t.pending FROM tenancy._tenants(true) AS t
+SELECT t.tenant, t.pending FROM tenancy._tenant_states(true) AS t
 ORDER BY t.tenant COLLATE pg_catalog."C"
 $$;
 COMMENT ON FUNCTION tenancy.pending_tenants() IS
@@ -320,8 +320,8 @@ GRANT EXECUTE ON FUNCTION tenancy.set_tenant(text, boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.pending_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._tenants(boolean) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._migration_states(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_states(boolean) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._version_states(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
 GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 -- Tenant names are visible in pg_namespace to everyone already; last_error

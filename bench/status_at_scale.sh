@@ -4,7 +4,8 @@
 # with CALL tenancy.migrate_all() finding nothing to do, over TENANTS
 # one-table tenants holding 20 applied versions each. Each call runs in a new
 # session; the session's memory after the call is read from
-# pg_backend_memory_contexts. Usage: status_at_scale.sh [TENANTS] [RUNS]
+# pg_backend_memory_contexts. Rows go to the client (psql, unaligned, into
+# /dev/null). Usage: status_at_scale.sh [TENANTS] [RUNS]
 source "$(dirname "$0")/lib.sh"
 tenants=${1:-10000}
 runs=${2:-5}
@@ -46,6 +47,7 @@ arm() {
     local name=$1 statement=$2 run=$3
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 SET client_min_messages = warning;
+\pset format unaligned
 SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 \o /dev/null
 $statement;

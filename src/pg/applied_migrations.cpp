@@ -9,6 +9,7 @@
 #include "spi.hpp"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "utils/acl.h"
 #include "utils/relcache.h"
@@ -102,7 +103,8 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
     if (!OidIsValid(schema)) return TenantTable::no_schema;
 
     VersionsTable table;
-    switch (open_versions_table(schema, mode == ReadMode::for_query, mode != ReadMode::peek, table)) {
+    bool check_privileges = mode == ReadMode::for_query && !reads_every_table();
+    switch (open_versions_table(schema, check_privileges, mode != ReadMode::peek, table)) {
         case TableState::readable: break;
         case TableState::no_schema: return TenantTable::no_schema;
         case TableState::no_table: return TenantTable::no_table;
@@ -161,9 +163,7 @@ TableState open_versions_table(Oid schema, bool check_privileges, bool wait, Ver
     table = VersionsTable{};
     Oid relid = get_relname_relid(schema_migrations::table_name(), schema);
     if (!OidIsValid(relid)) return TableState::no_table;
-    // Judged from the catalog before locking: whatever a tenant owner made
-    // under the name, and whoever asks, nothing waits on it or fails for it.
-    if (get_rel_relkind(relid) != RELKIND_RELATION) return TableState::malformed;
+    // Privileges are judged from the catalog before anything is locked.
     if (check_privileges && (!may_use_schema(schema) ||
                              pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
         return TableState::forbidden;
@@ -172,14 +172,17 @@ TableState open_versions_table(Oid schema, bool check_privileges, bool wait, Ver
         LockRelationOid(relid, AccessShareLock);
     else if (!ConditionalLockRelationOid(relid, AccessShareLock))
         return TableState::locked;
-    Relation relation = try_table_open(relid, NoLock);
+    // Any kind of relation opens (a view, an index, a composite type...):
+    // whatever a tenant owner made under the name is judged here, and only
+    // that tenant's reading fails.
+    Relation relation = try_relation_open(relid, NoLock);
     if (relation == nullptr) {  // dropped while we waited for its lock
         UnlockRelationOid(relid, AccessShareLock);
         return TableState::no_table;
     }
     if (relation->rd_rel->relkind != RELKIND_RELATION || !find_ecto_columns(relation, table)) {
         table = VersionsTable{};
-        table_close(relation, AccessShareLock);
+        relation_close(relation, AccessShareLock);
         return TableState::malformed;
     }
     // A status read counts in no table's statistics: otherwise the backend
@@ -187,6 +190,10 @@ TableState open_versions_table(Oid schema, bool check_privileges, bool wait, Ver
     if (relation->pgstat_info == nullptr) relation->pgstat_enabled = false;
     table.relation = relation;
     return TableState::readable;
+}
+
+bool reads_every_table() {
+    return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_DATA);
 }
 
 void close_versions_table(VersionsTable& table, bool forget) {
@@ -239,7 +246,7 @@ void put_applied_migrations(FunctionCallInfo fcinfo, const char* tenant) {
     Oid schema = get_namespace_oid(tenant, true);
     if (!OidIsValid(schema)) return;
     VersionsTable table;
-    switch (open_versions_table(schema, true, true, table)) {
+    switch (open_versions_table(schema, !reads_every_table(), true, table)) {
         case TableState::readable: break;
         case TableState::forbidden:
             aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, schema_migrations::table_name());

@@ -88,6 +88,10 @@ struct VersionsTable {
 // the table's lock (else `locked`). Never raises for what it finds.
 TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table);
 
+// Whether GetUserId() may SELECT every table (a superuser, pg_read_all_data):
+// then open_versions_table() need not check privileges.
+bool reads_every_table();
+
 // Closes the table, lets its lock go and, with forget, drops its relcache
 // entry when nothing else uses it, so a walk over many tenants leaves no
 // entry behind.

@@ -1,5 +1,5 @@
-// The status views' readers: tenancy._tenants() (the tenants view) and
-// tenancy._migration_states() (the migration_states view, migration_status()).
+// The status views' readers: tenancy._tenant_states() (the tenants view) and
+// tenancy._version_states() (the migration_states view, migration_status()).
 //
 // One pass over the registry, and each tenant's table scanned directly: no
 // query is planned per tenant. Each table's lock is tried, never waited for,
@@ -25,7 +25,11 @@
 #include "error_boundary.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/stratnum.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
+#include "utils/tuplesort.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
@@ -134,6 +138,7 @@ struct Walk {
     Snapshot snapshot;
     Oid registry_owner;
     bool sees_every_error;  // the caller has the registry owner's privileges
+    bool check_privileges;  // false when the caller may SELECT every table
     Tuplestorestate* result;
     TupleDesc descriptor;
     Datum applied, changed, unregistered, pending;  // the state texts
@@ -150,6 +155,95 @@ bool may_see_error(const Walk& walk, Oid schema) {
     return has_privs_of_role(GetUserId(), owner);
 }
 
+// A tenant's applied rows, sorted by version before they are shown. Up to
+// in_memory_rows are sorted in an array; a tenant with more (a tenant owner
+// can make its table huge) goes through a tuplesort, which spills to disk.
+struct AppliedRow {
+    int64 version;
+    bool has_applied_at;
+    Timestamp applied_at;
+};
+constexpr int in_memory_rows = 8192;
+
+struct AppliedRows {
+    AppliedRow* rows = nullptr;
+    int count = 0;
+    int next = 0;
+    Tuplesortstate* sort = nullptr;
+    TupleDesc sort_descriptor = nullptr;
+    TupleTableSlot* sort_slot = nullptr;
+};
+
+int compare_applied(const void* a, const void* b) {
+    int64 left = static_cast<const AppliedRow*>(a)->version;
+    int64 right = static_cast<const AppliedRow*>(b)->version;
+    return left < right ? -1 : left > right ? 1 : 0;
+}
+
+void sort_put(AppliedRows& applied, const AppliedRow& row) {
+    TupleTableSlot* slot = applied.sort_slot;
+    ExecClearTuple(slot);
+    slot->tts_values[0] = Int64GetDatum(row.version);
+    slot->tts_isnull[0] = false;
+    slot->tts_values[1] = TimestampGetDatum(row.applied_at);
+    slot->tts_isnull[1] = !row.has_applied_at;
+    ExecStoreVirtualTuple(slot);
+    tuplesort_puttupleslot(applied.sort, slot);
+}
+
+void add_applied(AppliedRows& applied, const AppliedRow& row) {
+    if (applied.rows == nullptr)
+        applied.rows = static_cast<AppliedRow*>(palloc(in_memory_rows * sizeof(AppliedRow)));
+    if (applied.sort == nullptr && applied.count < in_memory_rows) {
+        applied.rows[applied.count++] = row;
+        return;
+    }
+    if (applied.sort == nullptr) {
+        TupleDesc descriptor = CreateTemplateTupleDesc(2);
+        TupleDescInitEntry(descriptor, 1, "version", INT8OID, -1, 0);
+        TupleDescInitEntry(descriptor, 2, "applied_at", TIMESTAMPOID, -1, 0);
+        AttrNumber key = 1;
+        Oid less = Int8LessOperator;
+        Oid collation = InvalidOid;
+        bool nulls_first = false;
+        applied.sort_descriptor = descriptor;
+        applied.sort = tuplesort_begin_heap(descriptor, 1, &key, &less, &collation, &nulls_first,
+                                            work_mem, nullptr, TUPLESORT_NONE);
+        applied.sort_slot = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+        for (int i = 0; i < applied.count; i++) sort_put(applied, applied.rows[i]);
+        applied.count = 0;
+    }
+    sort_put(applied, row);
+}
+
+void finish_applied(AppliedRows& applied) {
+    if (applied.sort != nullptr)
+        tuplesort_performsort(applied.sort);
+    else if (applied.count > 1)
+        qsort(applied.rows, applied.count, sizeof(AppliedRow), compare_applied);
+}
+
+bool next_applied(AppliedRows& applied, AppliedRow& row) {
+    if (applied.sort == nullptr) {
+        if (applied.next >= applied.count) return false;
+        row = applied.rows[applied.next++];
+        return true;
+    }
+    if (!tuplesort_gettupleslot(applied.sort, true, false, applied.sort_slot, nullptr)) return false;
+    bool null = false;
+    row.version = DatumGetInt64(slot_getattr(applied.sort_slot, 1, &null));
+    row.applied_at = DatumGetTimestamp(slot_getattr(applied.sort_slot, 2, &null));
+    row.has_applied_at = !null;
+    return true;
+}
+
+void end_applied(AppliedRows& applied) {
+    if (applied.sort == nullptr) return;
+    tuplesort_end(applied.sort);
+    ExecDropSingleTupleTableSlot(applied.sort_slot);
+    applied.sort = nullptr;
+}
+
 void put_state(const Walk& walk, Datum tenant, int64 version, Datum name, bool has_name,
                Datum state, bool has_applied_at, Datum applied_at) {
     Datum values[5] = {tenant, Int64GetDatum(version), name, state, applied_at};
@@ -164,12 +258,13 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
     const char* name = TextDatumGetCString(tenant);
     Oid schema = get_namespace_oid(name, true);
     VersionsTable table;
-    TableState state = OidIsValid(schema) ? open_versions_table(schema, true, false, table)
+    TableState state = OidIsValid(schema) ? open_versions_table(schema, walk.check_privileges, false, table)
                                           : TableState::no_schema;
     bool* seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
     int seen_count = 0;
     bool has_version = false;
     int64 highest = 0;
+    AppliedRows applied;
 
     if (state == TableState::readable) {
         TableScanDesc scan = table_beginscan(table.relation, walk.snapshot, 0, nullptr);
@@ -191,23 +286,21 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                     break;
             }
             if (walk.shape != Shape::migration_states) continue;
-            bool applied_at_null = true;
-            Datum applied_at = table.inserted_at != InvalidAttrNumber
-                                   ? slot_getattr(slot, table.inserted_at, &applied_at_null)
-                                   : Datum(0);
-            // applied_at is timestamp(0), as Ecto's inserted_at; a column
-            // declared otherwise is rounded the way the cast would.
-            if (!applied_at_null && table.inserted_at_typmod != 0)
-                applied_at = DirectFunctionCall2(timestamp_scale, applied_at, Int32GetDatum(0));
-            if (index >= 0) {
-                const RegisteredMigration& migration = walk.registered.migrations[index];
-                put_state(walk, tenant, version, migration.name, true,
-                          migration.changed ? walk.changed : walk.applied, !applied_at_null,
-                          applied_at);
-            } else {
-                put_state(walk, tenant, version, Datum(0), false, walk.unregistered,
-                          !applied_at_null, applied_at);
+            AppliedRow row;
+            row.version = version;
+            row.has_applied_at = false;
+            row.applied_at = 0;
+            if (table.inserted_at != InvalidAttrNumber) {
+                bool applied_at_null = true;
+                Datum applied_at = slot_getattr(slot, table.inserted_at, &applied_at_null);
+                // applied_at is timestamp(0), as Ecto's inserted_at; a column
+                // declared otherwise is rounded the way the cast would.
+                if (!applied_at_null && table.inserted_at_typmod != 0)
+                    applied_at = DirectFunctionCall2(timestamp_scale, applied_at, Int32GetDatum(0));
+                row.has_applied_at = !applied_at_null;
+                row.applied_at = applied_at_null ? 0 : DatumGetTimestamp(applied_at);
             }
+            add_applied(applied, row);
         }
         ExecDropSingleTupleTableSlot(slot);
         table_endscan(scan);
@@ -225,10 +318,36 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                          !has_last_error || !may_see_error(walk, schema)};
         tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
     } else if (known) {
-        for (int i = 0; i < walk.registered.count; i++)
-            if (!seen[i])
-                put_state(walk, tenant, walk.registered.migrations[i].version,
-                          walk.registered.migrations[i].name, true, walk.pending, false, Datum(0));
+        // Applied and pending versions merged in version order, so that
+        // migration_status()'s ORDER BY finds them sorted already.
+        finish_applied(applied);
+        AppliedRow row;
+        bool has_row = next_applied(applied, row);
+        int pending = 0;
+        for (;;) {
+            while (pending < walk.registered.count && seen[pending]) pending++;
+            bool has_pending = pending < walk.registered.count;
+            if (!has_row && !has_pending) break;
+            if (has_pending &&
+                (!has_row || walk.registered.migrations[pending].version < row.version)) {
+                const RegisteredMigration& migration = walk.registered.migrations[pending++];
+                put_state(walk, tenant, migration.version, migration.name, true, walk.pending,
+                          false, Datum(0));
+                continue;
+            }
+            int index = find_registered(walk.registered, row.version);
+            if (index >= 0) {
+                const RegisteredMigration& migration = walk.registered.migrations[index];
+                put_state(walk, tenant, row.version, migration.name, true,
+                          migration.changed ? walk.changed : walk.applied, row.has_applied_at,
+                          TimestampGetDatum(row.applied_at));
+            } else {
+                put_state(walk, tenant, row.version, Datum(0), false, walk.unregistered,
+                          row.has_applied_at, TimestampGetDatum(row.applied_at));
+            }
+            has_row = next_applied(applied, row);
+        }
+        end_applied(applied);
     }
 }
 
@@ -240,13 +359,46 @@ void walk_registry(Walk& walk) {
     Relation registry = table_open(registry_table("tenant_registry"), AccessShareLock);
     walk.registry_owner = registry->rd_rel->relowner;
     walk.sees_every_error = has_privs_of_role(GetUserId(), walk.registry_owner);
+    walk.check_privileges = !reads_every_table();
     AttrNumber tenant_column = column(registry, "tenant"),
                created_at_column = column(registry, "created_at"),
                last_error_column = column(registry, "last_error");
 
-    TableScanDesc scan = table_beginscan(registry, walk.snapshot, 0, nullptr);
-    TupleTableSlot* slot = table_slot_create(registry, nullptr);
-    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+    // migration_states walks the tenants in name order (the primary key's,
+    // the default collation's), so its rows come out as migration_status()
+    // orders them; the other shapes need no order.
+    Relation index = nullptr;
+    SysScanDesc ordered = nullptr;
+    TableScanDesc scan = nullptr;
+    if (walk.shape == Shape::migration_states) {
+#if PG_VERSION_NUM >= 180000
+        Oid primary_key = RelationGetPrimaryKeyIndex(registry, false);
+#else
+        Oid primary_key = RelationGetPrimaryKeyIndex(registry);
+#endif
+        index = index_open(primary_key, AccessShareLock);
+        // One tenant (migration_status('x')): found through the index.
+        ScanKeyData key;
+        if (walk.only_tenant != nullptr)
+            ScanKeyEntryInitialize(&key, 0, tenant_column, BTEqualStrategyNumber, InvalidOid,
+                                   index->rd_indcollation[0], F_TEXTEQ,
+                                   CStringGetTextDatum(walk.only_tenant));
+        ordered = systable_beginscan_ordered(registry, index, walk.snapshot,
+                                             walk.only_tenant != nullptr ? 1 : 0, &key);
+    } else {
+        scan = table_beginscan(registry, walk.snapshot, 0, nullptr);
+    }
+    TupleTableSlot* slot = ordered != nullptr
+                               ? MakeSingleTupleTableSlot(RelationGetDescr(registry), &TTSOpsHeapTuple)
+                               : table_slot_create(registry, nullptr);
+    for (;;) {
+        if (ordered != nullptr) {
+            HeapTuple tuple = systable_getnext_ordered(ordered, ForwardScanDirection);
+            if (tuple == nullptr) break;
+            ExecStoreHeapTuple(tuple, slot, false);
+        } else if (!table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+            break;
+        }
         CHECK_FOR_INTERRUPTS();
         bool tenant_null = false, created_at_null = false, last_error_null = false;
         Datum tenant = slot_getattr(slot, tenant_column, &tenant_null);
@@ -267,7 +419,12 @@ void walk_registry(Walk& walk) {
         MemoryContextReset(tenant_context);
     }
     ExecDropSingleTupleTableSlot(slot);
-    table_endscan(scan);
+    if (ordered != nullptr) {
+        systable_endscan_ordered(ordered);
+        index_close(index, AccessShareLock);
+    } else {
+        table_endscan(scan);
+    }
     table_close(registry, AccessShareLock);
     MemoryContextDelete(tenant_context);
 }
@@ -308,9 +465,9 @@ using namespace tenancy::pg;
 extern "C" {
 
 PG_FUNCTION_INFO_V1(tenancy_tenant_states);
-PG_FUNCTION_INFO_V1(tenancy_migration_states);
+PG_FUNCTION_INFO_V1(tenancy_version_states);
 
-// tenancy._tenants(only_pending boolean DEFAULT false) RETURNS TABLE(tenant text,
+// tenancy._tenant_states(only_pending boolean DEFAULT false) RETURNS TABLE(tenant text,
 //     created_at timestamptz, version bigint, pending integer, last_error text):
 //     the tenants view; with only_pending, the tenants with pending migrations,
 //     version NULL (pending_tenants()).
@@ -324,10 +481,10 @@ Datum tenancy_tenant_states(PG_FUNCTION_ARGS) {
     });
 }
 
-// tenancy._migration_states(tenant text DEFAULT NULL) RETURNS TABLE(tenant text,
+// tenancy._version_states(tenant_name text DEFAULT NULL) RETURNS TABLE(tenant text,
 //     version bigint, name text, state text, applied_at timestamp): the
-//     migration_states view; one tenant's rows only when tenant is given.
-Datum tenancy_migration_states(PG_FUNCTION_ARGS) {
+//     migration_states view; one tenant's rows only when tenant_name is given.
+Datum tenancy_version_states(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
         call_postgres([&] {
