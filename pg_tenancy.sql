@@ -204,6 +204,8 @@ COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
 
 -- SETOF the view's row type, so that applied_at keeps its timestamp(0).
+-- Ordered by tenant and version: _version_states() walks the registry in its
+-- primary key's order and sorts each tenant's versions, so no sort is needed.
 CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
 RETURNS SETOF tenancy.migration_states
 LANGUAGE plpgsql STABLE
@@ -220,8 +222,7 @@ BEGIN
     RETURN QUERY
         SELECT s.tenant, s.version, s.name, s.state,
                s.applied_at::timestamp(0) without time zone
-        FROM tenancy._version_states(tenant_name) AS s
-        ORDER BY s.tenant, s.version;
+        FROM tenancy._version_states(tenant_name) AS s;
 END
 $$;
 COMMENT ON FUNCTION tenancy.migration_status(text) IS

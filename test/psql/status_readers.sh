@@ -65,6 +65,9 @@ check "the reader hands them over in version order" "t" \
 check "and every tenant in name order" "t" \
     "WITH r AS (SELECT tenant, lag(tenant) OVER () AS previous FROM tenancy._version_states())
      SELECT bool_and(previous IS NULL OR tenant >= previous) FROM r"
+check "migration_status() returns rows ordered by tenant and version, as the view sorts them" "t" \
+    "SELECT array_agg(ROW(tenant, version)) = array_agg(ROW(tenant, version) ORDER BY tenant, version)
+     FROM tenancy.migration_status()"
 run_sql "DELETE FROM s5.schema_migrations WHERE version >= 100"
 
 # The session's catalog cache stays flat: each tenant's relation-cache entry
