@@ -134,6 +134,7 @@ enum class Shape {
 struct Walk {
     Shape shape;
     const char* only_tenant;  // nullptr: every tenant
+    bool found = false;       // only_tenant is registered
     Registered registered;
     Snapshot snapshot;
     Oid registry_owner;
@@ -412,6 +413,7 @@ void walk_registry(Walk& walk) {
             if (!last_error_null)
                 last_error = PointerGetDatum(
                     pg_detoast_datum_packed(reinterpret_cast<varlena*>(DatumGetPointer(last_error))));
+            walk.found = true;
             read_tenant(walk, tenant, created_at, !created_at_null, last_error, !last_error_null);
             budget.note();
         }
@@ -429,8 +431,16 @@ void walk_registry(Walk& walk) {
     MemoryContextDelete(tenant_context);
 }
 
+[[noreturn]] void raise_unknown_tenant(const char* tenant) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_SCHEMA_NAME),
+                    errmsg("tenant \"%s\" does not exist", tenant),
+                    errhint("tenancy.all_tenants() lists the registered tenants.")));
+}
+
 // Fills the function's result; called inside call_postgres(), holds no C++ object.
-void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant) {
+// With require_tenant, an only_tenant that is not registered is 3F000.
+void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant,
+                 bool require_tenant = false) {
     begin_materialized_result(fcinfo);
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     MemoryContext caller_context = CurrentMemoryContext;
@@ -451,6 +461,7 @@ void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant) 
     walk.registered = read_registered(walk.snapshot);
     walk_registry(walk);
     UnregisterSnapshot(walk.snapshot);
+    if (require_tenant && only_tenant != nullptr && !walk.found) raise_unknown_tenant(only_tenant);
 
     MemoryContextSwitchTo(caller_context);
     MemoryContextDelete(walk_context);
@@ -466,6 +477,7 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(tenancy_tenant_states);
 PG_FUNCTION_INFO_V1(tenancy_version_states);
+PG_FUNCTION_INFO_V1(tenancy_migration_status);
 
 // tenancy._tenant_states(only_pending boolean DEFAULT false) RETURNS TABLE(tenant text,
 //     created_at timestamptz, version bigint, pending integer, last_error text):
@@ -489,6 +501,20 @@ Datum tenancy_version_states(PG_FUNCTION_ARGS) {
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
         call_postgres([&] {
             read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr);
+        });
+        return Datum(0);
+    });
+}
+
+// tenancy.migration_status(tenant_name text DEFAULT NULL) RETURNS SETOF
+//     tenancy.migration_states: as _version_states(), in tenant and version
+//     order; an unknown tenant_name is 3F000. The view's row type gives
+//     applied_at its timestamp(0).
+Datum tenancy_migration_status(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        std::optional<std::string> tenant = text_argument(fcinfo, 0);
+        call_postgres([&] {
+            read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr, true);
         });
         return Datum(0);
     });
