@@ -1,5 +1,6 @@
-// The status views' readers: tenancy._tenant_states() (the tenants view) and
-// tenancy._version_states() (the migration_states view, migration_status()).
+// The status readers: tenancy._tenant_states() (the tenants view,
+// pending_tenants()), tenancy._version_states() (the migration_states view)
+// and tenancy.migration_status().
 //
 // One pass over the registry, and each tenant's table scanned directly: no
 // query is planned per tenant. Each table's lock is tried, never waited for,
@@ -29,10 +30,10 @@ extern "C" {
 #include "access/stratnum.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
-#include "utils/tuplesort.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/tuplesort.h"
 }
 
 namespace tenancy::pg {
