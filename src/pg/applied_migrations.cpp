@@ -210,13 +210,23 @@ void close_versions_table(VersionsTable& table, bool forget) {
         RelationForgetRelation(relid);
 }
 
-CatalogCacheBudget::CatalogCacheBudget() : baseline_(cache_bytes_in_use()) {}
+// What the catalog caches held after the session's last reset (or when it
+// was first measured): one baseline for the whole session, so that walk
+// after walk cannot each add a budget's worth.
+Size cache_baseline = 0;
+bool cache_baseline_known = false;
+
+CatalogCacheBudget::CatalogCacheBudget() {
+    Size used = cache_bytes_in_use();
+    if (!cache_baseline_known || used < cache_baseline) cache_baseline = used;
+    cache_baseline_known = true;
+}
 
 void CatalogCacheBudget::note() {
     if (++tenants_ % tenants_between_cache_looks != 0) return;
-    if (cache_bytes_in_use() <= baseline_ + cache_budget_bytes) return;
+    if (cache_bytes_in_use() <= cache_baseline + cache_budget_bytes) return;
     InvalidateSystemCaches();
-    baseline_ = cache_bytes_in_use();
+    cache_baseline = cache_bytes_in_use();
 }
 
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,

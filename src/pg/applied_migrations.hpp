@@ -97,16 +97,16 @@ bool reads_every_table();
 // entry behind.
 void close_versions_table(VersionsTable& table, bool forget);
 
-// Keeps the backend's catalog caches within a budget over a walk of many
+// Keeps the backend's catalog caches within a budget over walks of many
 // tenants: note() after each tenant resets them when they have grown by more
-// than the budget since the walk began (or since the last reset).
+// than the budget since the session's last reset (or since they were first
+// measured).
 class CatalogCacheBudget {
 public:
     CatalogCacheBudget();
     void note();
 
 private:
-    Size baseline_;
     unsigned tenants_ = 0;
 };
 
