@@ -55,13 +55,32 @@ LANGUAGE sql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.textsend(sql)), 'hex') $$;
 
--- The rows of "<tenant>".schema_migrations, read without planning a query per
--- tenant; no rows when the tenant's schema or table is gone.
+-- The rows of a registered tenant's "<tenant>".schema_migrations (the table
+-- tenancy.migration_table names), read without planning a query; no rows when
+-- the tenant's schema or table is gone; 42501, before anything is locked,
+-- when the caller may not SELECT the table.
 CREATE FUNCTION tenancy._applied_migrations(tenant text)
 RETURNS TABLE (version bigint, inserted_at timestamp without time zone)
 LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
+
+-- The readers behind the status views: one pass over the registry, each
+-- tenant's table scanned directly, never waiting for its lock. They return
+-- exactly what the views show (see the views).
+CREATE FUNCTION tenancy._tenant_states(only_pending boolean DEFAULT false)
+RETURNS TABLE (tenant text, created_at timestamptz, version bigint, pending integer,
+               last_error text)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_tenant_states';
+
+CREATE FUNCTION tenancy._version_states(tenant_name text DEFAULT NULL)
+RETURNS TABLE (tenant text, version bigint, name text, state text,
+               applied_at timestamp without time zone)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_version_states';
 
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
@@ -112,18 +131,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog."C" $$;
 COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name';
 
+-- version and pending are NULL for a tenant whose table the reader may not
+-- SELECT, that someone holds locked, or that is not Ecto's layout; last_error
+-- is NULL for readers without the privileges of the tenant schema's owner or
+-- of the extension's owner (it may quote a tenant's data).
 CREATE VIEW tenancy.tenants AS
-SELECT registered.tenant,
-       registered.created_at,
-       (SELECT max(v) FROM unnest(applied.versions) AS v) AS version,
-       (SELECT count(*) FROM tenancy.migration_registry AS m
-         WHERE m.version <> ALL (coalesce(applied.versions, '{}')))::integer AS pending,
-       registered.last_error
-FROM tenancy.tenant_registry AS registered
-CROSS JOIN LATERAL (
-    SELECT array_agg(a.version) AS versions
-    FROM tenancy._applied_migrations(registered.tenant) AS a
-) AS applied;
+SELECT tenant, created_at, version, pending, last_error
+FROM tenancy._tenant_states();
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
 
 -- ---------------------------------------------------------------------------
@@ -178,50 +192,42 @@ AS 'MODULE_PATHNAME', 'tenancy_rollback_all';
 COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
     'Rolls every tenant back to target_version, committing after each one outside a transaction block';
 
--- Each tenant's migrations and their state. A view, so that it reads the
--- registry with its owner's rights and PUBLIC can see states without the SQL.
+-- Each tenant's migrations and their state; no rows for a tenant whose table
+-- the reader may not SELECT, that someone holds locked, or that is not
+-- Ecto's layout. applied_at is timestamp(0), as Ecto's inserted_at.
+-- (_version_states() rounds applied_at already: the casts only type the column.)
 CREATE VIEW tenancy.migration_states AS
-SELECT registered.tenant,
-       coalesce(s.applied_version, s.registered_version) AS version,
-       s.name,
-       CASE WHEN s.applied_version IS NULL THEN 'pending'
-            WHEN s.registered_version IS NULL THEN 'unregistered'
-            WHEN s.checksum <> tenancy._checksum(s.up_sql) THEN 'changed'
-            ELSE 'applied'
-       END AS state,
-       s.inserted_at AS applied_at
-FROM tenancy.tenant_registry AS registered
-CROSS JOIN LATERAL (
-    SELECT a.version AS applied_version, a.inserted_at,
-           m.version AS registered_version, m.name, m.checksum, m.up_sql
-    FROM tenancy._applied_migrations(registered.tenant) AS a
-    FULL JOIN tenancy.migration_registry AS m ON m.version = a.version
-) AS s;
+SELECT tenant, version, name, state,
+       applied_at::timestamp(0) without time zone AS applied_at
+FROM tenancy._version_states();
 COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
 
+-- SETOF the view's row type, so that applied_at keeps its timestamp(0).
+-- Ordered by tenant and version: the reader walks the registry in its
+-- primary key's order and sorts each tenant's versions. An unknown
+-- tenant_name: 3F000.
 CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
-RETURNS TABLE (tenant text, version bigint, name text, state text, applied_at timestamp)
-LANGUAGE plpgsql STABLE
+RETURNS SETOF tenancy.migration_states
+LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
-#variable_conflict use_column
-BEGIN
-    IF tenant_name IS NOT NULL AND NOT EXISTS (
-        SELECT FROM tenancy.tenant_registry AS r WHERE r.tenant = tenant_name) THEN
-        RAISE EXCEPTION 'tenant "%" does not exist', tenant_name
-            USING ERRCODE = 'invalid_schema_name',
-                  HINT = 'tenancy.all_tenants() lists the registered tenants.';
-    END IF;
-    RETURN QUERY
-        SELECT s.tenant, s.version, s.name, s.state, s.applied_at
-        FROM tenancy.migration_states AS s
-        WHERE tenant_name IS NULL OR s.tenant = tenant_name
-        ORDER BY s.tenant, s.version;
-END
-$$;
+AS 'MODULE_PATHNAME', 'tenancy_migration_status';
 COMMENT ON FUNCTION tenancy.migration_status(text) IS
     'Each tenant''s migrations: applied, pending, changed or unregistered';
+
+-- For health checks: is anything pending anywhere, and where. Costs at most
+-- a no-op migrate_all: a tenant's table is read only until every registered
+-- version is found in it.
+CREATE FUNCTION tenancy.pending_tenants()
+RETURNS TABLE (tenant text, pending integer)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT t.tenant, t.pending FROM tenancy._tenant_states(true) AS t
+ORDER BY t.tenant COLLATE pg_catalog."C"
+$$;
+COMMENT ON FUNCTION tenancy.pending_tenants() IS
+    'Tenants with registered migrations not applied yet, and how many';
 
 -- ---------------------------------------------------------------------------
 -- Tenants managed by a table
@@ -376,9 +382,15 @@ GRANT EXECUTE ON FUNCTION tenancy.all_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.set_tenant(text, boolean) TO PUBLIC;
 -- The read-only status surface: the views call these with the caller's rights.
 GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy.pending_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_states(boolean) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._version_states(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
 GRANT SELECT ON tenancy.migration_states TO PUBLIC;
--- Tenant names are visible in pg_namespace to everyone already.
-GRANT SELECT ON tenancy.tenant_registry TO PUBLIC;
+-- Tenant names are visible in pg_namespace to everyone already; last_error
+-- is not PUBLIC's (it may quote a tenant's data): the tenants view shows it
+-- to those who may see it.
+REVOKE ALL ON tenancy.tenant_registry FROM PUBLIC;
+GRANT SELECT (tenant, created_at, managed_by) ON tenancy.tenant_registry TO PUBLIC;
 GRANT SELECT ON tenancy.tenants TO PUBLIC;

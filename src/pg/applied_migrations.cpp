@@ -1,135 +1,302 @@
 #include "applied_migrations.hpp"
 
+#include <algorithm>
+
 #include "arguments.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
+#include "schema_migrations.hpp"
 #include "spi.hpp"
 
 extern "C" {
-#include "access/heapam.h"
-
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "utils/acl.h"
+#include "utils/relcache.h"
 }
 
 namespace tenancy::pg {
 
 namespace {
 
-struct Columns {
-    AttrNumber version = InvalidAttrNumber;
-    AttrNumber inserted_at = InvalidAttrNumber;
-};
+// Relation-cache fields renamed in PostgreSQL 16.
+#if PG_VERSION_NUM >= 160000
+#define TENANCY_FIRST_FILE_SUBID rd_firstRelfilelocatorSubid
+#else
+#define TENANCY_FIRST_FILE_SUBID rd_firstRelfilenodeSubid
+#endif
 
-// The table's Ecto columns, if it is a heap table that has them.
-bool find_ecto_columns(Relation relation, Columns& columns) {
-    if (relation->rd_rel->relkind != RELKIND_RELATION ||
-        relation->rd_tableam != GetHeapamTableAmRoutine())
-        return false;
+bool may_use_schema(Oid schema) {
+#if PG_VERSION_NUM >= 160000
+    return object_aclcheck(NamespaceRelationId, schema, GetUserId(), ACL_USAGE) == ACLCHECK_OK;
+#else
+    return pg_namespace_aclcheck(schema, GetUserId(), ACL_USAGE) == ACLCHECK_OK;
+#endif
+}
+
+const char* kind_name(char relkind) {
+    switch (relkind) {
+        case RELKIND_VIEW: return "a view";
+        case RELKIND_MATVIEW: return "a materialized view";
+        case RELKIND_INDEX:
+        case RELKIND_PARTITIONED_INDEX: return "an index";
+        case RELKIND_SEQUENCE: return "a sequence";
+        case RELKIND_COMPOSITE_TYPE: return "a composite type";
+        case RELKIND_PARTITIONED_TABLE: return "a partitioned table";
+        case RELKIND_FOREIGN_TABLE: return "a foreign table";
+        case RELKIND_TOASTVALUE: return "a TOAST table";
+        default: return "not a table";
+    }
+}
+
+// The table's Ecto columns; false unless "version" is there and a bigint.
+bool find_ecto_columns(Relation relation, VersionsTable& table) {
     TupleDesc descriptor = RelationGetDescr(relation);
     for (int i = 0; i < descriptor->natts; i++) {
         Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
         if (attribute->attisdropped) continue;
         if (strcmp(NameStr(attribute->attname), "version") == 0 && attribute->atttypid == INT8OID)
-            columns.version = attribute->attnum;
+            table.version = attribute->attnum;
         if (strcmp(NameStr(attribute->attname), "inserted_at") == 0 &&
-            attribute->atttypid == TIMESTAMPOID)
-            columns.inserted_at = attribute->attnum;
+            attribute->atttypid == TIMESTAMPOID) {
+            table.inserted_at = attribute->attnum;
+            table.inserted_at_typmod = attribute->atttypmod;
+        }
     }
-    return columns.version != InvalidAttrNumber;
+    return table.version != InvalidAttrNumber;
 }
 
-// Scans the table; called inside call_postgres(). rows is appended to only
-// between PostgreSQL calls that cannot fail with the scan open.
-TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration>& rows) {
-    Oid schema = get_namespace_oid(tenant, true);
-    if (!OidIsValid(schema)) return TenantTable::no_schema;
-    Oid table = get_relname_relid("schema_migrations", schema);
-    if (!OidIsValid(table)) return TenantTable::no_table;
-
-    if (mode == ReadMode::peek) {
-        if (!ConditionalLockRelationOid(table, AccessShareLock)) return TenantTable::unknown;
-    } else {
-        LockRelationOid(table, AccessShareLock);
-    }
-    Relation relation = try_table_open(table, NoLock);
-    if (relation == nullptr) {  // dropped while we waited for its lock
-        UnlockRelationOid(table, AccessShareLock);
-        return TenantTable::no_table;
-    }
-
-    Columns columns;
-    if (!find_ecto_columns(relation, columns)) {
-        table_close(relation, AccessShareLock);
-        if (mode == ReadMode::peek) return TenantTable::unknown;
+// The clear error of for_update and for_query reads of a table that is not
+// Ecto's: the tenant's own failure, never anyone else's.
+[[noreturn]] void raise_malformed(const char* tenant, Oid table) {
+    const char* name = schema_migrations::table_name();
+    char relkind = get_rel_relkind(table);
+    if (relkind != RELKIND_RELATION)
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                 errmsg("\"%s\".schema_migrations is not a table with a bigint column \"version\"",
-                        tenant),
+                 errmsg("\"%s\".\"%s\" is %s, not a table", tenant, name, kind_name(relkind)),
                  errhint("pg_tenancy keeps applied versions in Ecto's layout: "
                          "version bigint PRIMARY KEY, inserted_at timestamp(0).")));
+    AttrNumber column = get_attnum(table, "version");
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("\"%s\".\"%s\" is not a table with a bigint column \"version\"", tenant, name),
+             column == InvalidAttrNumber
+                 ? errdetail("It has no column \"version\".")
+                 : errdetail("Its column \"version\" is of type %s.",
+                             format_type_be(get_atttype(table, column))),
+             errhint("pg_tenancy keeps applied versions in Ecto's layout: "
+                     "version bigint PRIMARY KEY, inserted_at timestamp(0).")));
+}
+
+bool keeps(const VersionFilter* keep, std::int64_t version) {
+    if (keep == nullptr) return true;
+    if (keep->above && version > *keep->above) return true;
+    return std::binary_search(keep->versions.begin(), keep->versions.end(), version);
+}
+
+// Reads the table; called inside call_postgres(). rows is appended to only
+// between PostgreSQL calls that cannot fail with the scan open.
+TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration>& rows,
+                 const VersionFilter* keep) {
+    Oid schema = get_namespace_oid(tenant, true);
+    if (!OidIsValid(schema)) return TenantTable::no_schema;
+
+    VersionsTable table;
+    bool check_privileges = mode == ReadMode::for_query && !reads_every_table();
+    switch (open_versions_table(schema, check_privileges, mode != ReadMode::peek, table)) {
+        case TableState::readable: break;
+        case TableState::no_schema: return TenantTable::no_schema;
+        case TableState::no_table: return TenantTable::no_table;
+        case TableState::locked: return TenantTable::unknown;  // a peek only
+        case TableState::forbidden:
+            aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, schema_migrations::table_name());
+            pg_unreachable();
+        case TableState::malformed:
+            if (mode == ReadMode::peek) return TenantTable::unknown;
+            raise_malformed(tenant, get_relname_relid(schema_migrations::table_name(), schema));
     }
 
     Snapshot snapshot = RegisterSnapshot(mode == ReadMode::for_query && ActiveSnapshotSet()
                                              ? GetActiveSnapshot()
                                              : GetLatestSnapshot());
-    TableScanDesc table_scan = table_beginscan(relation, snapshot, 0, nullptr);
-    TupleDesc descriptor = RelationGetDescr(relation);
-    HeapTuple tuple;
-    while ((tuple = heap_getnext(table_scan, ForwardScanDirection)) != nullptr) {
+    TableScanDesc table_scan = table_beginscan(table.relation, snapshot, 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
+    while (table_scan_getnextslot(table_scan, ForwardScanDirection, slot)) {
         bool version_null = false;
-        Datum version = heap_getattr(tuple, columns.version, descriptor, &version_null);
-        if (version_null) continue;
+        Datum version = slot_getattr(slot, table.version, &version_null);
+        if (version_null || !keeps(keep, DatumGetInt64(version))) continue;
         AppliedMigration row;
         row.version = DatumGetInt64(version);
-        if (columns.inserted_at != InvalidAttrNumber) {
+        if (table.inserted_at != InvalidAttrNumber) {
             bool inserted_at_null = true;
-            Datum inserted_at = heap_getattr(tuple, columns.inserted_at, descriptor, &inserted_at_null);
+            Datum inserted_at = slot_getattr(slot, table.inserted_at, &inserted_at_null);
             row.has_inserted_at = !inserted_at_null;
             if (!inserted_at_null) row.inserted_at = DatumGetTimestamp(inserted_at);
         }
         rows.push_back(row);
     }
+    ExecDropSingleTupleTableSlot(slot);
     table_endscan(table_scan);
     UnregisterSnapshot(snapshot);
-    table_close(relation, AccessShareLock);
+    close_versions_table(table, mode == ReadMode::peek);
     return TenantTable::present;
 }
 
+// The used (not merely reserved) bytes of CacheMemoryContext itself, where
+// catalog-cache tuples and relation descriptors live.
+Size cache_bytes_in_use() {
+    MemoryContextCounters counters;
+    memset(&counters, 0, sizeof counters);
+    CacheMemoryContext->methods->stats(CacheMemoryContext, nullptr, nullptr, &counters, false);
+    return counters.totalspace - counters.freespace;
+}
+
+// How much a walk may let the catalog caches grow before it resets them, and
+// how often it looks.
+constexpr Size cache_budget_bytes = 2 * 1024 * 1024;
+constexpr unsigned tenants_between_cache_looks = 64;
+
 }  // namespace
 
+TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table) {
+    table = VersionsTable{};
+    Oid relid = get_relname_relid(schema_migrations::table_name(), schema);
+    if (!OidIsValid(relid)) return TableState::no_table;
+    // Privileges are judged from the catalog before anything is locked.
+    if (check_privileges && (!may_use_schema(schema) ||
+                             pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
+        return TableState::forbidden;
+
+    if (wait)
+        LockRelationOid(relid, AccessShareLock);
+    else if (!ConditionalLockRelationOid(relid, AccessShareLock))
+        return TableState::locked;
+    // Any kind of relation opens (a view, an index, a composite type...):
+    // whatever a tenant owner made under the name is judged here, and only
+    // that tenant's reading fails.
+    Relation relation = try_relation_open(relid, NoLock);
+    if (relation == nullptr) {  // dropped while we waited for its lock
+        UnlockRelationOid(relid, AccessShareLock);
+        return TableState::no_table;
+    }
+    if (relation->rd_rel->relkind != RELKIND_RELATION || !find_ecto_columns(relation, table)) {
+        table = VersionsTable{};
+        relation_close(relation, AccessShareLock);
+        return TableState::malformed;
+    }
+    // A status read counts in no table's statistics: otherwise the backend
+    // would keep a pending statistics entry per tenant until it goes idle.
+    if (relation->pgstat_info == nullptr) relation->pgstat_enabled = false;
+    table.relation = relation;
+    return TableState::readable;
+}
+
+bool reads_every_table() {
+    return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_DATA);
+}
+
+void close_versions_table(VersionsTable& table, bool forget) {
+    Relation relation = table.relation;
+    Oid relid = RelationGetRelid(relation);
+    table.relation = nullptr;
+    table_close(relation, AccessShareLock);
+    // The entry stays valid until the next invalidation, which nothing in
+    // between can process. An entry made or rewritten in this transaction
+    // must stay (the relation cache tracks it until commit).
+    if (forget && RelationHasReferenceCountZero(relation) &&
+        relation->rd_createSubid == InvalidSubTransactionId &&
+        relation->TENANCY_FIRST_FILE_SUBID == InvalidSubTransactionId)
+        RelationForgetRelation(relid);
+}
+
+// What the catalog caches held after the session's last reset (or when it
+// was first measured): one baseline for the whole session, so that walk
+// after walk cannot each add a budget's worth.
+Size cache_baseline = 0;
+bool cache_baseline_known = false;
+
+CatalogCacheBudget::CatalogCacheBudget() {
+    Size used = cache_bytes_in_use();
+    if (!cache_baseline_known || used < cache_baseline) cache_baseline = used;
+    cache_baseline_known = true;
+}
+
+void CatalogCacheBudget::note() {
+    if (++tenants_ % tenants_between_cache_looks != 0) return;
+    if (cache_bytes_in_use() <= cache_baseline + cache_budget_bytes) return;
+    InvalidateSystemCaches();
+    cache_baseline = cache_bytes_in_use();
+}
+
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
-                                    std::vector<AppliedMigration>& rows) {
+                                    std::vector<AppliedMigration>& rows,
+                                    const VersionFilter* keep) {
     rows.clear();
-    return call_postgres([&] { return scan(tenant.c_str(), mode, rows); });
+    VersionFilter sorted;
+    if (keep) {
+        sorted = *keep;
+        std::sort(sorted.versions.begin(), sorted.versions.end());
+    }
+    return call_postgres([&] { return scan(tenant.c_str(), mode, rows, keep ? &sorted : nullptr); });
 }
 
 }  // namespace tenancy::pg
 
 using namespace tenancy::pg;
 
+namespace {
+
+// Streams the tenant's rows into the function's result (a tuplestore, which
+// spills to disk), so a huge table is never held in memory. Checks that the
+// caller may SELECT the table before locking it; called inside call_postgres().
+void put_applied_migrations(FunctionCallInfo fcinfo, const char* tenant) {
+    begin_materialized_result(fcinfo);
+    auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    Oid schema = get_namespace_oid(tenant, true);
+    if (!OidIsValid(schema)) return;
+    VersionsTable table;
+    switch (open_versions_table(schema, !reads_every_table(), true, table)) {
+        case TableState::readable: break;
+        case TableState::forbidden:
+            aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, schema_migrations::table_name());
+            pg_unreachable();
+        case TableState::malformed:
+            raise_malformed(tenant, get_relname_relid(schema_migrations::table_name(), schema));
+        default: return;  // no schema, no table: no rows
+    }
+    TableScanDesc table_scan = table_beginscan(table.relation, GetActiveSnapshot(), 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
+    while (table_scan_getnextslot(table_scan, ForwardScanDirection, slot)) {
+        Datum values[2] = {0, 0};
+        bool nulls[2] = {false, true};
+        values[0] = slot_getattr(slot, table.version, &nulls[0]);
+        if (nulls[0]) continue;
+        if (table.inserted_at != InvalidAttrNumber)
+            values[1] = slot_getattr(slot, table.inserted_at, &nulls[1]);
+        tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(table_scan);
+    close_versions_table(table, true);
+}
+
+}  // namespace
+
 extern "C" {
 
 PG_FUNCTION_INFO_V1(tenancy_applied_migrations);
 
 // tenancy._applied_migrations(tenant text) RETURNS TABLE(version bigint, inserted_at timestamp)
-// Registered tenants only; no rows when the tenant's schema or table is gone.
+// Registered tenants only; no rows when the tenant's schema or table is gone;
+// 42501 when the caller may not SELECT the table.
 Datum tenancy_applied_migrations(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         spi::connect();
         registry::require_registered(tenant);
         spi::finish();
-
-        std::vector<AppliedMigration> rows;
-        read_applied_migrations(tenant, ReadMode::for_query, rows);
-        call_postgres([&] {
-            begin_materialized_result(fcinfo);
-            auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-            for (const AppliedMigration& row : rows) {
-                Datum values[2] = {Int64GetDatum(row.version), TimestampGetDatum(row.inserted_at)};
-                bool nulls[2] = {false, !row.has_inserted_at};
-                tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
-            }
-        });
+        call_postgres([&] { put_applied_migrations(fcinfo, tenant.c_str()); });
         return Datum(0);
     });
 }

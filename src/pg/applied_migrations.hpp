@@ -1,8 +1,10 @@
-// Reading a tenant's "<tenant>".schema_migrations without SQL.
+// Reading a tenant's applied versions ("<tenant>".schema_migrations, or the
+// table tenancy.migration_table names) without SQL.
 //
-// migrate_all looks at every tenant, most of them up to date; parsing and
-// planning a SELECT per tenant would cost more than the check itself, so the
-// table is scanned directly and its lock let go right after the scan.
+// migrate_all and the status views look at every tenant, most of them up to
+// date; parsing and planning a SELECT per tenant would cost more than the look
+// itself, so the table is scanned directly and its lock let go right after.
+// A tenant can make its table huge: readers keep only the versions they need.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "postgres_headers.hpp"
 
 namespace tenancy::pg {
 
@@ -35,18 +39,75 @@ enum class ReadMode {
     // migrate_all's lock-free look at a tenant: never waits, never raises;
     // anything it cannot judge is `unknown`, left for the locked read.
     peek,
-    // For SQL (the tenants and migration_states views): the statement's own
-    // snapshot, so REPEATABLE READ sees a consistent picture.
+    // For SQL: the statement's own snapshot, so REPEATABLE READ sees a
+    // consistent picture; raises 42501 unless the caller may SELECT the table
+    // (checked before anything is locked), waits for its lock as a SELECT does.
     for_query,
 };
 
+// Which applied versions a read keeps; everything when not given.
+struct VersionFilter {
+    std::vector<std::int64_t> versions;  // kept when applied, in any order
+    std::optional<std::int64_t> above;   // and every applied version above this one
+};
+
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
-                                    std::vector<AppliedMigration>& rows);
+                                    std::vector<AppliedMigration>& rows,
+                                    const VersionFilter* keep = nullptr);
 
 inline std::set<std::int64_t> versions_of(const std::vector<AppliedMigration>& rows) {
     std::set<std::int64_t> versions;
     for (const AppliedMigration& row : rows) versions.insert(row.version);
     return versions;
 }
+
+// ---------------------------------------------------------------------------
+// The pieces the readers are made of, for code that walks many tenants inside
+// one call_postgres() (tenant_status.cpp). They hold no C++ object, so a
+// PostgreSQL error may longjmp through them.
+
+// What a reader found of one tenant's table.
+enum class TableState {
+    readable,   // opened and locked (AccessShareLock): scan it, then close_versions_table()
+    no_schema,
+    no_table,
+    forbidden,  // the caller may not SELECT it (or has no USAGE on the schema)
+    locked,     // someone holds a lock that conflicts with reading it
+    malformed,  // not a table with a bigint column "version"
+};
+
+struct VersionsTable {
+    Relation relation = nullptr;
+    AttrNumber version = InvalidAttrNumber;
+    AttrNumber inserted_at = InvalidAttrNumber;  // InvalidAttrNumber: no timestamp column
+    int32 inserted_at_typmod = -1;
+};
+
+// Finds and opens the tenant's table. check_privileges: refuse (forbidden)
+// what GetUserId() may not SELECT, before locking anything. wait: wait for
+// the table's lock (else `locked`). Never raises for what it finds.
+TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table);
+
+// Whether GetUserId() may SELECT every table (a superuser, pg_read_all_data):
+// then open_versions_table() need not check privileges.
+bool reads_every_table();
+
+// Closes the table, lets its lock go and, with forget, drops its relcache
+// entry when nothing else uses it, so a walk over many tenants leaves no
+// entry behind.
+void close_versions_table(VersionsTable& table, bool forget);
+
+// Keeps the backend's catalog caches within a budget over walks of many
+// tenants: note() after each tenant resets them when they have grown by more
+// than the budget since the session's last reset (or since they were first
+// measured).
+class CatalogCacheBudget {
+public:
+    CatalogCacheBudget();
+    void note();
+
+private:
+    unsigned tenants_ = 0;
+};
 
 }  // namespace tenancy::pg

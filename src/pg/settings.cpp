@@ -1,5 +1,7 @@
 #include "settings.hpp"
 
+#include "schema_migrations.hpp"
+
 #include "postgres_headers.hpp"
 
 extern "C" {
@@ -98,6 +100,7 @@ void define_settings() {
         "with a WARNING.",
         &shared_schemas_value, "public", PGC_SUSET, GUC_LIST_INPUT,
         check_shared_schemas, nullptr, nullptr);
+    schema_migrations::define_setting();
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else
