@@ -63,9 +63,9 @@ const char* procedure_name(const RunOptions& options) {
 // subtransaction. nullopt when the tenant's schema is gone (dropped meanwhile).
 std::optional<bool> has_work(const std::string& tenant,
                              const std::vector<core::RegisteredVersion>& registered,
-                             const RunOptions& options) {
+                             const VersionFilter& relevant, const RunOptions& options) {
     std::vector<AppliedMigration> rows;
-    switch (read_applied_migrations(tenant, ReadMode::peek, rows)) {
+    switch (read_applied_migrations(tenant, ReadMode::peek, rows, &relevant)) {
         case TenantTable::no_schema: return std::nullopt;
         case TenantTable::unknown: return true;
         case TenantTable::no_table:
@@ -165,17 +165,31 @@ void notice(const std::string& text) {
     call_postgres([&] { emit_notice(text.c_str()); });
 }
 
-// PostgreSQL never evicts catalog and relation cache entries, and every
-// tenant brings its own relations: left alone, the backend would grow with the
-// number of tenants. Dropping the caches every so many tenants bounds it, at
-// the price of warming up the shared catalogs again (a millisecond or so).
-constexpr std::size_t tenants_between_cache_resets = 100;
+// The applied versions a run looks at: the registered ones going up (a
+// tenant's table may hold any number of others), those above the target going
+// down.
+VersionFilter relevant_versions(const std::vector<core::RegisteredVersion>& registered,
+                                const RunOptions& options) {
+    VersionFilter relevant;
+    if (options.direction == Direction::down) {
+        relevant.above = options.target;
+        return relevant;
+    }
+    for (const core::RegisteredVersion& version : registered) relevant.versions.push_back(version.version);
+    return relevant;
+}
 
 void run_all(const RunOptions& options) {
     std::vector<TenantRow> tenants = tenants_in_name_order();
     std::vector<Migration> registered = registered_migrations();
     std::vector<core::RegisteredVersion> versions = registered_versions(registered);
+    VersionFilter relevant = relevant_versions(versions, options);
     const char* name = procedure_name(options);
+    // PostgreSQL never evicts catalog and relation cache entries, and every
+    // tenant brings its own relations: the budget resets the caches once they
+    // have grown by more than it, so the backend does not grow with the
+    // number of tenants.
+    CatalogCacheBudget cache_budget;
 
     // Per-tenant allocations (error copies, scans) go here and are freed
     // after each tenant, so memory does not grow with the number of tenants.
@@ -190,7 +204,7 @@ void run_all(const RunOptions& options) {
     std::size_t next_report = 1;
     for (const TenantRow& row : tenants) {
         MemoryContextSwitchTo(tenant_context);
-        std::optional<bool> work = has_work(row.tenant, versions, options);
+        std::optional<bool> work = has_work(row.tenant, versions, relevant, options);
         if (!work) {
             skipped++;  // dropped since the list was read
         } else if (*work || row.has_last_error) {
@@ -205,7 +219,7 @@ void run_all(const RunOptions& options) {
         call_postgres([&] { MemoryContextReset(tenant_context); });
 
         done++;
-        if (done % tenants_between_cache_resets == 0) call_postgres([] { InvalidateSystemCaches(); });
+        cache_budget.note();
         // Progress at least every 10 % of the tenants.
         if (done * 10 >= next_report * tenants.size() && done < tenants.size()) {
             notice(fmt::format("{}: {} of {} tenants done", name, done, tenants.size()));

@@ -20,7 +20,8 @@ std::vector<std::string> tenants_that_applied(std::int64_t version, std::size_t 
     std::vector<std::string> found;
     for (const std::string& tenant : registry::all_tenants()) {
         std::vector<AppliedMigration> rows;
-        read_applied_migrations(tenant, ReadMode::for_update, rows);
+        VersionFilter only_this{{version}, std::nullopt};
+        read_applied_migrations(tenant, ReadMode::for_update, rows, &only_this);
         if (versions_of(rows).count(version)) {
             found.push_back(tenant);
             if (found.size() == at_most) break;

@@ -17,14 +17,14 @@ namespace {
 // The versions the tenant has applied, read under its locks: the tenant's
 // lock, then (once the caller is known to be allowed to act as the tenant's
 // owner) Ecto's lock on its schema_migrations.
-std::set<std::int64_t> lock_and_read_applied(const std::string& tenant) {
+std::set<std::int64_t> lock_and_read_applied(const std::string& tenant, const VersionFilter& relevant) {
     registry::lock_tenant(tenant);
     if (registry::schema_exists(tenant)) {
         owner_to_act_as(tenant);
         schema_migrations::lock(tenant);
     }
     std::vector<AppliedMigration> rows;
-    TenantTable table = read_applied_migrations(tenant, ReadMode::for_update, rows);
+    TenantTable table = read_applied_migrations(tenant, ReadMode::for_update, rows, &relevant);
     if (table == TenantTable::no_schema)
         throw core::Error(core::sqlstate::invalid_schema_name,
                           fmt::format("schema of tenant \"{}\" does not exist", tenant));
@@ -37,7 +37,9 @@ std::set<std::int64_t> lock_and_read_applied(const std::string& tenant) {
 
 int migrate_tenant(const std::string& tenant, const std::vector<Migration>& registered,
                    std::optional<std::int64_t> target) {
-    std::set<std::int64_t> applied = lock_and_read_applied(tenant);
+    VersionFilter relevant;  // a tenant's table may hold any number of others
+    for (const Migration& migration : registered) relevant.versions.push_back(migration.version);
+    std::set<std::int64_t> applied = lock_and_read_applied(tenant, relevant);
     std::vector<std::int64_t> pending =
         core::plan_migrate(registered_versions(registered), applied, target);
     for (std::int64_t version : pending)
@@ -47,7 +49,8 @@ int migrate_tenant(const std::string& tenant, const std::vector<Migration>& regi
 
 int rollback_tenant(const std::string& tenant, const std::vector<Migration>& registered,
                     std::int64_t target) {
-    std::set<std::int64_t> applied = lock_and_read_applied(tenant);
+    VersionFilter relevant{{}, target};  // what is undone, and what blocks it
+    std::set<std::int64_t> applied = lock_and_read_applied(tenant, relevant);
     std::vector<std::int64_t> to_undo;
     try {
         to_undo = core::plan_rollback(registered_versions(registered), applied, target);
