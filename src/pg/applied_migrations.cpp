@@ -1,6 +1,7 @@
 #include "applied_migrations.hpp"
 
 #include "arguments.hpp"
+#include "compat.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
@@ -71,7 +72,7 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
     Snapshot snapshot = RegisterSnapshot(mode == ReadMode::for_query && ActiveSnapshotSet()
                                              ? GetActiveSnapshot()
                                              : GetLatestSnapshot());
-    TableScanDesc table_scan = table_beginscan(relation, snapshot, 0, nullptr);
+    TableScanDesc table_scan = tenancy_table_beginscan(relation, snapshot, 0, nullptr);
     TupleDesc descriptor = RelationGetDescr(relation);
     HeapTuple tuple;
     while ((tuple = heap_getnext(table_scan, ForwardScanDirection)) != nullptr) {

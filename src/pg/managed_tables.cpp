@@ -382,7 +382,7 @@ Datum tenancy_managed_row_trigger(PG_FUNCTION_ARGS) {
                 on_delete(relation, trigger->tg_trigtuple, *managed);
         }
         spi::finish();
-        return PointerGetDatum(nullptr);
+        return (Datum) 0;  // an AFTER trigger's result is ignored
     });
 }
 

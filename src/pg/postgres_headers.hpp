@@ -27,6 +27,7 @@ extern "C" {
 #include "parser/scansup.h"
 #include "regex/regex.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"  // max_locks_per_xact (lmgr.h stops including it in 19)
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
