@@ -21,6 +21,12 @@ CREATE TABLE tenancy.tenant_registry (
     managed_by regclass
 );
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
+COMMENT ON COLUMN tenancy.tenant_registry.tenant IS 'The tenant''s schema name, exactly as created (never case-folded)';
+COMMENT ON COLUMN tenancy.tenant_registry.created_at IS 'When the tenant was created or adopted';
+COMMENT ON COLUMN tenancy.tenant_registry.last_error IS
+    'SQLSTATE: message of the last failed migrate_all/rollback_all attempt on the tenant; NULL after a success';
+COMMENT ON COLUMN tenancy.tenant_registry.managed_by IS
+    'The managed table whose rows made (or whose backfill adopted) the tenant; NULL for other tenants';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');
 
 -- One row per registered migration. checksum is the SHA-256 of up_sql as
@@ -35,6 +41,12 @@ CREATE TABLE tenancy.migration_registry (
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
+COMMENT ON COLUMN tenancy.migration_registry.version IS 'The migration''s version (positive; Ecto-style timestamps are typical)';
+COMMENT ON COLUMN tenancy.migration_registry.name IS 'The migration''s name';
+COMMENT ON COLUMN tenancy.migration_registry.up_sql IS 'The SQL that applies the migration in a tenant (@tenant@ is the quoted tenant)';
+COMMENT ON COLUMN tenancy.migration_registry.down_sql IS 'The SQL that undoes it (rollback); NULL when it cannot be rolled back';
+COMMENT ON COLUMN tenancy.migration_registry.checksum IS 'SHA-256 of up_sql as registered, hex; a mismatch shows as changed';
+COMMENT ON COLUMN tenancy.migration_registry.registered_at IS 'When the migration was registered or last changed';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
 
 -- One row per table whose rows drive tenants (manage_tenant). regclass
@@ -47,6 +59,12 @@ CREATE TABLE tenancy.managed_tables (
     on_delete text NOT NULL CHECK (on_delete IN ('keep', 'drop'))
 );
 COMMENT ON TABLE tenancy.managed_tables IS 'pg_tenancy: tables whose rows create, rename and drop tenants';
+COMMENT ON COLUMN tenancy.managed_tables.tbl IS 'The managed table (follows renames)';
+COMMENT ON COLUMN tenancy.managed_tables.template IS
+    'The tenant name template: literal text, and :column elements replaced by the row''s values';
+COMMENT ON COLUMN tenancy.managed_tables.on_create IS 'Whether inserting a row creates its tenant';
+COMMENT ON COLUMN tenancy.managed_tables.on_update IS 'Whether an update that changes the rendered name renames the tenant';
+COMMENT ON COLUMN tenancy.managed_tables.on_delete IS 'keep or drop: what deleting a row does to its tenant';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.managed_tables', '');
 
 CREATE FUNCTION tenancy._checksum(sql text)
@@ -54,6 +72,8 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.textsend(sql)), 'hex') $$;
+COMMENT ON FUNCTION tenancy._checksum(text) IS
+    'Internal to pg_tenancy: the SHA-256 (hex) of a migration''s up_sql';
 
 -- The rows of "<tenant>".schema_migrations, read without planning a query per
 -- tenant; no rows when the tenant's schema or table is gone.
@@ -62,6 +82,8 @@ RETURNS TABLE (version bigint, inserted_at timestamp without time zone)
 LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
+COMMENT ON FUNCTION tenancy._applied_migrations(text) IS
+    'Internal to pg_tenancy: the rows of a registered tenant''s schema_migrations, for the views';
 
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
@@ -105,11 +127,13 @@ AS 'MODULE_PATHNAME', 'tenancy_set_tenant';
 COMMENT ON FUNCTION tenancy.set_tenant(text, boolean) IS
     'Sets search_path to "<tenant>", public for the session or, with is_local, the transaction';
 
+-- In C, as every function that does not call one: using it loads the library
+-- and defines the tenancy.* settings (SHOW tenancy.tenant_name_pattern).
 CREATE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text
-LANGUAGE sql STABLE
+LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog."C" $$;
+AS 'MODULE_PATHNAME', 'tenancy_all_tenants';
 COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name';
 
 CREATE VIEW tenancy.tenants AS
@@ -125,6 +149,12 @@ CROSS JOIN LATERAL (
     FROM tenancy._applied_migrations(registered.tenant) AS a
 ) AS applied;
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
+COMMENT ON COLUMN tenancy.tenants.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenants.created_at IS 'When the tenant was created or adopted';
+COMMENT ON COLUMN tenancy.tenants.version IS 'The highest migration version applied to the tenant';
+COMMENT ON COLUMN tenancy.tenants.pending IS 'How many registered migrations the tenant has not applied';
+COMMENT ON COLUMN tenancy.tenants.last_error IS
+    'SQLSTATE: message of the last failed migrate_all/rollback_all attempt; NULL after a success';
 
 -- ---------------------------------------------------------------------------
 -- Tenant migrations
@@ -132,12 +162,12 @@ COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state
 
 CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
                                            down_sql text DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_register_migration';
 COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text) IS
-    'Registers a tenant migration; identical text again is a no-op';
+    'Registers a tenant migration; returns added, changed, or unchanged (identical text again: a no-op)';
 
 CREATE FUNCTION tenancy.load_migrations(path text DEFAULT NULL)
 RETURNS integer
@@ -199,6 +229,13 @@ CROSS JOIN LATERAL (
 ) AS s;
 COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
+COMMENT ON COLUMN tenancy.migration_states.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.migration_states.version IS 'The migration''s version';
+COMMENT ON COLUMN tenancy.migration_states.name IS 'The registered migration''s name; NULL when unregistered';
+COMMENT ON COLUMN tenancy.migration_states.state IS
+    'applied, pending, changed (registered up_sql no longer matches its checksum) or unregistered';
+COMMENT ON COLUMN tenancy.migration_states.applied_at IS
+    'When the tenant applied it (UTC, from schema_migrations.inserted_at); NULL when pending';
 
 CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
 RETURNS TABLE (tenant text, version bigint, name text, state text, applied_at timestamp)
@@ -234,14 +271,14 @@ CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
                                       "update" boolean DEFAULT true,
                                       on_delete text DEFAULT 'keep',
                                       backfill boolean DEFAULT false)
-RETURNS void
+RETURNS integer
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
 COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
-    'Makes the rows of a table create, rename and drop their tenants by a name template';
+    'Makes the rows of a table create, rename and drop their tenants by a name template; returns how many tenants backfill created or adopted';
 
 CREATE FUNCTION tenancy.unmanage_tenant(tbl regclass)
 RETURNS void
@@ -261,6 +298,8 @@ SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_managed_row_trigger';
+COMMENT ON FUNCTION tenancy._managed_row_trigger() IS
+    'Internal to pg_tenancy: the row trigger of managed tables, creating, renaming and dropping tenants';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -274,6 +313,8 @@ LANGUAGE C
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_sql_drop';
+COMMENT ON FUNCTION tenancy._on_sql_drop() IS
+    'Internal to pg_tenancy: event trigger unregistering dropped tenant schemas and managed tables, refusing to drop a template column';
 
 CREATE FUNCTION tenancy._on_ddl_command_end()
 RETURNS event_trigger
@@ -281,6 +322,8 @@ LANGUAGE C
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_end';
+COMMENT ON FUNCTION tenancy._on_ddl_command_end() IS
+    'Internal to pg_tenancy: event trigger following renamed tenant schemas and template columns';
 
 CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
     WHEN TAG IN ('DROP SCHEMA', 'DROP OWNED', 'DROP TABLE', 'ALTER TABLE')
@@ -289,6 +332,11 @@ CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
 CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION tenancy._on_ddl_command_end();
+
+COMMENT ON EVENT TRIGGER tenancy_sql_drop IS
+    'pg_tenancy: keeps the registry true when tenant schemas or managed tables are dropped by hand';
+COMMENT ON EVENT TRIGGER tenancy_ddl_command_end IS
+    'pg_tenancy: keeps the registry true when tenant schemas or template columns are renamed by hand';
 
 -- ---------------------------------------------------------------------------
 -- Privileges: only the read-only surface is PUBLIC's

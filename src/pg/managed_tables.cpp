@@ -323,9 +323,9 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
             "on_delete = EXCLUDED.on_delete",
             {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
              on_update ? "true" : "false", on_delete});
-        if (fill) backfill(table, names, name_template);
+        int backfilled = fill ? backfill(table, names, name_template) : 0;
         spi::finish();
-        return Datum(0);
+        return Int32GetDatum(backfilled);
     });
 }
 

@@ -5,6 +5,11 @@
 // extern "C". Include this header last.
 #pragma once
 
+// fmt is compiled header-only (FMT_HEADER_ONLY): its inline definitions call
+// std::fprintf and friends, which PostgreSQL's port.h turns into macros. Parse
+// them first, whichever order a file includes its headers in.
+#include <fmt/format.h>
+
 extern "C" {
 #include "postgres.h"
 

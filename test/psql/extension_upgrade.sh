@@ -71,6 +71,10 @@ if [ ${#old_scripts[@]} -eq 0 ]; then
     exit 0
 fi
 
+# The old install scripts go into the installation for this test only (an
+# installed package's directory included): never leave one behind.
+trap 'for script in "${old_scripts[@]}"; do rm -f "$extension_dir/$(basename "$script")"; done' EXIT
+
 fresh_database
 fresh_objects=$(extension_objects)
 
