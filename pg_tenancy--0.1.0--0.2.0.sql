@@ -92,3 +92,50 @@ COMMENT ON EVENT TRIGGER tenancy_sql_drop IS
     'pg_tenancy: keeps the registry true when tenant schemas or managed tables are dropped by hand';
 COMMENT ON EVENT TRIGGER tenancy_ddl_command_end IS
     'pg_tenancy: keeps the registry true when tenant schemas or template columns are renamed by hand';
+
+-- True. The views call it once per query (IMMUTABLE: at planning), so that
+-- reading them loads the library and its tenancy.* settings even when no
+-- tenant is registered and nothing else of the library runs.
+CREATE FUNCTION tenancy._library_loaded()
+RETURNS boolean
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_library_loaded';
+COMMENT ON FUNCTION tenancy._library_loaded() IS
+    'Internal to pg_tenancy: returns true; the views call it so that reading them loads the library and its settings';
+-- As a fresh install's REVOKE ALL ON ALL ROUTINES leaves it, then granted.
+REVOKE ALL ON FUNCTION tenancy._library_loaded() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._library_loaded() TO PUBLIC;
+
+CREATE OR REPLACE VIEW tenancy.tenants AS
+SELECT registered.tenant,
+       registered.created_at,
+       (SELECT max(v) FROM unnest(applied.versions) AS v) AS version,
+       (SELECT count(*) FROM tenancy.migration_registry AS m
+         WHERE m.version <> ALL (coalesce(applied.versions, '{}')))::integer AS pending,
+       registered.last_error
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT array_agg(a.version) AS versions
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+) AS applied
+WHERE tenancy._library_loaded();
+
+CREATE OR REPLACE VIEW tenancy.migration_states AS
+SELECT registered.tenant,
+       coalesce(s.applied_version, s.registered_version) AS version,
+       s.name,
+       CASE WHEN s.applied_version IS NULL THEN 'pending'
+            WHEN s.registered_version IS NULL THEN 'unregistered'
+            WHEN s.checksum <> tenancy._checksum(s.up_sql) THEN 'changed'
+            ELSE 'applied'
+       END AS state,
+       s.inserted_at AS applied_at
+FROM tenancy.tenant_registry AS registered
+CROSS JOIN LATERAL (
+    SELECT a.version AS applied_version, a.inserted_at,
+           m.version AS registered_version, m.name, m.checksum, m.up_sql
+    FROM tenancy._applied_migrations(registered.tenant) AS a
+    FULL JOIN tenancy.migration_registry AS m ON m.version = a.version
+) AS s
+WHERE tenancy._library_loaded();

@@ -85,6 +85,17 @@ AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
 COMMENT ON FUNCTION tenancy._applied_migrations(text) IS
     'Internal to pg_tenancy: the rows of a registered tenant''s schema_migrations, for the views';
 
+-- True. The views call it once per query (IMMUTABLE: at planning), so that
+-- reading them loads the library and its tenancy.* settings even when no
+-- tenant is registered and nothing else of the library runs.
+CREATE FUNCTION tenancy._library_loaded()
+RETURNS boolean
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_library_loaded';
+COMMENT ON FUNCTION tenancy._library_loaded() IS
+    'Internal to pg_tenancy: returns true; the views call it so that reading them loads the library and its settings';
+
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
 -- ---------------------------------------------------------------------------
@@ -147,7 +158,8 @@ FROM tenancy.tenant_registry AS registered
 CROSS JOIN LATERAL (
     SELECT array_agg(a.version) AS versions
     FROM tenancy._applied_migrations(registered.tenant) AS a
-) AS applied;
+) AS applied
+WHERE tenancy._library_loaded();
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
 COMMENT ON COLUMN tenancy.tenants.tenant IS 'The tenant''s schema name';
 COMMENT ON COLUMN tenancy.tenants.created_at IS 'When the tenant was created or adopted';
@@ -226,7 +238,8 @@ CROSS JOIN LATERAL (
            m.version AS registered_version, m.name, m.checksum, m.up_sql
     FROM tenancy._applied_migrations(registered.tenant) AS a
     FULL JOIN tenancy.migration_registry AS m ON m.version = a.version
-) AS s;
+) AS s
+WHERE tenancy._library_loaded();
 COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
 COMMENT ON COLUMN tenancy.migration_states.tenant IS 'The tenant''s schema name';
@@ -350,6 +363,7 @@ GRANT EXECUTE ON FUNCTION tenancy.set_tenant(text, boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._library_loaded() TO PUBLIC;
 GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 -- Tenant names are visible in pg_namespace to everyone already.
 GRANT SELECT ON tenancy.tenant_registry TO PUBLIC;

@@ -1,6 +1,7 @@
-// tenancy.all_tenants(): in C like every other pg_tenancy function, so that
-// listing the tenants loads the library, and with it the tenancy.* settings
-// (SHOW tenancy.tenant_name_pattern works after it).
+// tenancy.all_tenants() and tenancy._library_loaded(): C functions, so that
+// listing the tenants, or reading the views (which call _library_loaded()
+// once, even over an empty registry), loads the library and with it the
+// tenancy.* settings: SHOW tenancy.tenant_name_pattern works after any of them.
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@ using namespace tenancy::pg;
 extern "C" {
 
 PG_FUNCTION_INFO_V1(tenancy_all_tenants);
+PG_FUNCTION_INFO_V1(tenancy_library_loaded);
 
 // tenancy.all_tenants() RETURNS SETOF text: the registered tenants, in name (byte) order.
 Datum tenancy_all_tenants(PG_FUNCTION_ARGS) {
@@ -33,6 +35,11 @@ Datum tenancy_all_tenants(PG_FUNCTION_ARGS) {
         });
         return Datum(0);
     });
+}
+
+// tenancy._library_loaded() RETURNS boolean: true; being called is its whole point.
+Datum tenancy_library_loaded(PG_FUNCTION_ARGS) {
+    return guard_entry([&] { return BoolGetDatum(true); });
 }
 
 }  // extern "C"

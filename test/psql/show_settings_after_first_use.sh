@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 # The value of SHOW setting after running sql, in one fresh session.
 show_after() {
-    psql -X -q -A -t -d "$TEST_DB" -c '\o /dev/null' -c "$1" -c '\o' -c "SHOW $2" 2>&1 | tail -n 1
+    psql -X -q -A -t -d "$TEST_DB" -c '\o /dev/null' -c "$1" -c '\o' -c "SHOW $2" 2>&1 | tail -n 1 || true
 }
 
 check_show_after() {
