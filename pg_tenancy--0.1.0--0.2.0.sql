@@ -14,6 +14,24 @@
 -- with the privileges and comment of a fresh install. all_tenants() is in C
 -- now, so that using it loads the library and its settings.
 
+-- The roles granted EXECUTE on the two keep it: their grants are read before
+-- the DROP and given again after the CREATE (the update runs in one transaction).
+DO $$
+BEGIN
+    PERFORM pg_catalog.set_config('pg_tenancy_update.grants', coalesce((
+        SELECT pg_catalog.string_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s',
+                   p.oid::pg_catalog.regprocedure,
+                   CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+                   CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), E'\n')
+        FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
+        WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                  'tenancy.register_migration(bigint, text, text, text)'::pg_catalog.regprocedure,
+                  'tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)'::pg_catalog.regprocedure])
+          AND a.grantee OPERATOR(pg_catalog.<>) p.proowner), ''), true);
+END
+$$;
+
 DROP FUNCTION tenancy.register_migration(bigint, text, text, text);
 CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
                                            down_sql text DEFAULT NULL)
@@ -40,6 +58,17 @@ AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
 REVOKE ALL ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
     'Makes the rows of a table create, rename and drop their tenants by a name template; returns how many tenants backfill created or adopted';
+
+DO $$
+DECLARE
+    grant_statement text;
+BEGIN
+    FOREACH grant_statement IN ARRAY pg_catalog.string_to_array(
+            pg_catalog.current_setting('pg_tenancy_update.grants'), E'\n') LOOP
+        EXECUTE grant_statement;
+    END LOOP;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text

@@ -94,7 +94,12 @@ for old_script in "${old_scripts[@]}"; do
     SELECT tenancy.create_tenant('standalone');
     SELECT tenancy.create_tenant('broken');
     SELECT tenancy.rollback('broken', 1);
-    CREATE TABLE broken.tasks (id int);"
+    CREATE TABLE broken.tasks (id int);
+    DROP ROLE IF EXISTS tenancy_upgrade_admin;
+    CREATE ROLE tenancy_upgrade_admin;
+    GRANT EXECUTE ON FUNCTION tenancy.register_migration(bigint, text, text, text) TO tenancy_upgrade_admin;
+    GRANT EXECUTE ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)
+        TO tenancy_upgrade_admin WITH GRANT OPTION;"
     # A tenant whose last migration attempt failed keeps its last_error.
     psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" >/dev/null 2>&1
     check "$old: the failed tenant has its last_error before the update" "42P07" \
@@ -117,6 +122,18 @@ for old_script in "${old_scripts[@]}"; do
     run_sql "UPDATE organizations SET id = 4 WHERE id = 3"
     check "$old to $current: renaming through the managed table still works" "org_4" \
         "SELECT tenant FROM tenancy.tenant_registry WHERE tenant LIKE 'org_4'"
+    check "$old to $current: a role granted EXECUTE on functions the update re-creates keeps it" \
+        "register_migration manage_tenant(grant option)" \
+        "SELECT concat_ws(' ',
+                CASE WHEN has_function_privilege('tenancy_upgrade_admin',
+                    'tenancy.register_migration(bigint, text, text, text)', 'EXECUTE') THEN 'register_migration' END,
+                CASE WHEN has_function_privilege('tenancy_upgrade_admin',
+                    'tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)',
+                    'EXECUTE WITH GRANT OPTION') THEN 'manage_tenant(grant option)' END)"
+    run_sql "REVOKE ALL ON FUNCTION tenancy.register_migration(bigint, text, text, text) FROM tenancy_upgrade_admin;
+             REVOKE ALL ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)
+                 FROM tenancy_upgrade_admin CASCADE;
+             DROP ROLE tenancy_upgrade_admin"
     run_sql "DROP TABLE broken.tasks"
     psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all()" >/dev/null 2>&1
     check "$old to $current: migrate_all mends the failed tenant" "2 0 1" \
