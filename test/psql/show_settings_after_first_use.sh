@@ -39,7 +39,7 @@ for registered in "no tenant" "one tenant"; do
         "SELECT * FROM tenancy.migration_states"
     check_show_after "$registered: after SELECT * FROM tenancy.migration_status()" \
         "SELECT * FROM tenancy.migration_status()"
-    run_sql "SELECT tenancy.create_tenant('acme')"
+    run_sql "SELECT tenancy.create_tenant('acme', if_not_exists => true)"
 done
 
 check_show_after "after tenancy.set_tenant()" "SELECT tenancy.set_tenant('acme')"
