@@ -14,21 +14,31 @@
 -- with the privileges and comment of a fresh install. all_tenants() is in C
 -- now, so that using it loads the library and its settings.
 
--- The roles granted EXECUTE on the two keep it: their grants are read before
--- the DROP and given again after the CREATE (the update runs in one transaction).
+-- Grants made on the two cannot be carried over: GRANTs run by an update
+-- script become the extension's initial privileges, which pg_dump leaves out.
+-- So the update names the statements to run again.
 DO $$
+DECLARE
+    statements text;
 BEGIN
-    PERFORM pg_catalog.set_config('pg_tenancy_update.grants', coalesce((
-        SELECT pg_catalog.string_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s',
-                   p.oid::pg_catalog.regprocedure,
-                   CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
-                   CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), E'\n')
-        FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
-        WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[
-                  'tenancy.register_migration(bigint, text, text, text)'::pg_catalog.regprocedure,
-                  'tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)'::pg_catalog.regprocedure])
-          AND a.grantee OPERATOR(pg_catalog.<>) p.proowner), ''), true);
+    SELECT pg_catalog.string_agg(pg_catalog.format('GRANT EXECUTE ON FUNCTION %I.%I(%s) TO %s%s;',
+               n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+               CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+               CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), E'\n')
+    INTO statements
+    FROM pg_catalog.pg_proc AS p
+    JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace,
+         pg_catalog.aclexplode(p.proacl) AS a
+    WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[
+              'tenancy.register_migration(bigint, text, text, text)'::pg_catalog.regprocedure,
+              'tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)'::pg_catalog.regprocedure])
+      AND a.grantee OPERATOR(pg_catalog.<>) p.proowner;
+    IF statements IS NOT NULL THEN
+        RAISE WARNING 'register_migration and manage_tenant are created again, without the grants made on them'
+            USING DETAIL = 'Their return types changed in 0.2.0, which takes a DROP FUNCTION and a CREATE FUNCTION.',
+                  HINT = 'After the update, run again:' || E'\n' || statements;
+    END IF;
 END
 $$;
 
@@ -58,17 +68,6 @@ AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
 REVOKE ALL ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
     'Makes the rows of a table create, rename and drop their tenants by a name template; returns how many tenants backfill created or adopted';
-
-DO $$
-DECLARE
-    grant_statement text;
-BEGIN
-    FOREACH grant_statement IN ARRAY pg_catalog.string_to_array(
-            pg_catalog.current_setting('pg_tenancy_update.grants'), E'\n') LOOP
-        EXECUTE grant_statement;
-    END LOOP;
-END
-$$;
 
 CREATE OR REPLACE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text
