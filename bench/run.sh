@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark against a throwaway cluster and prints the figures.
 # Usage: bash bench/run.sh   (a few minutes; not part of the test run)
+# PG_CONFIG picks the PostgreSQL (default: Debian's 15), as for scripts/with-cluster.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-make -s && make -s install
 # Each benchmark starts after a checkpoint, so that none pays for the writes
 # of the one before it.
-scripts/with-cluster.sh bash -c '
+scripts/with-cluster.sh --fsync bash -c '
     source bench/lib.sh
     echo "machine: $(machine_description)"
     for bench in "create_tenant.sh 30" "manage_tenant.sh 240" "migrate_all_noop.sh 10000 5" \

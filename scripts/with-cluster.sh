@@ -14,6 +14,7 @@
 #   --installed   use the installation as it is (pg_tenancy installed by its
 #                 Debian package, say) instead of a private copy with a build
 #   --keep        leave the cluster running and say how to reach it
+#   --fsync       keep fsync on (benchmarks); tests run with it off
 #
 # The command runs in the copy of the source tree the extension was built in,
 # with PGHOST, PGPORT, PGUSER, PGDATABASE and PATH set, and:
@@ -66,15 +67,17 @@ esac
 
 installed=false
 keep=false
+fsync=off
 while [ $# -gt 0 ]; do
     case "$1" in
         --installed) installed=true; shift ;;
         --keep) keep=true; shift ;;
+        --fsync) fsync=on; shift ;;
         --) shift; break ;;
         *) break ;;
     esac
 done
-[ $# -gt 0 ] || { echo "usage: $0 [--installed] [--keep] command..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [--installed] [--keep] [--fsync] command..." >&2; exit 2; }
 
 source_dir="$(cd "$(dirname "$0")/.." && pwd)"
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -162,7 +165,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$socket_dir'
 max_locks_per_transaction = 64
 max_worker_processes = 16
-fsync = off
+fsync = $fsync
 log_line_prefix = '%m [%p] '
 EOF
 as_cluster_user touch "$log"

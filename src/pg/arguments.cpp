@@ -5,6 +5,10 @@
 #include "../core/error.hpp"
 #include "error_boundary.hpp"
 
+extern "C" {
+#include "utils/array.h"
+}
+
 namespace tenancy::pg {
 
 namespace {
@@ -57,6 +61,30 @@ void begin_materialized_result(FunctionCallInfo fcinfo) {
 bool called_nonatomically(FunctionCallInfo fcinfo) {
     return fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
            !castNode(CallContext, fcinfo->context)->atomic;
+}
+
+std::vector<std::optional<std::string>> text_array_argument(FunctionCallInfo fcinfo, int index,
+                                                            const char* name) {
+    std::vector<std::optional<std::string>> elements;
+    Datum* values = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
+    call_postgres([&] {
+        ArrayType* array = PG_GETARG_ARRAYTYPE_P(index);
+        if (ARR_NDIM(array) > 1)
+            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                            errmsg("%s must be a one-dimensional array", name)));
+        deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
+    });
+    for (int i = 0; i < count; i++) {
+        if (nulls[i]) {
+            elements.emplace_back(std::nullopt);
+        } else {
+            text* element = reinterpret_cast<text*>(DatumGetPointer(values[i]));
+            elements.emplace_back(std::string(VARDATA_ANY(element), VARSIZE_ANY_EXHDR(element)));
+        }
+    }
+    return elements;
 }
 
 Datum text_datum(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "postgres_headers.hpp"
 
@@ -15,6 +16,10 @@ std::optional<std::string> text_argument(FunctionCallInfo fcinfo, int index);
 // A text argument that must not be NULL (22004 names the argument otherwise).
 std::string required_text_argument(FunctionCallInfo fcinfo, int index, const char* name);
 bool required_bool_argument(FunctionCallInfo fcinfo, int index, const char* name);
+
+// A one-dimensional text[] argument that is not NULL itself; its elements may be.
+std::vector<std::optional<std::string>> text_array_argument(FunctionCallInfo fcinfo, int index,
+                                                            const char* name);
 
 // A bigint argument; nullopt for SQL NULL.
 std::optional<int64> int64_argument(FunctionCallInfo fcinfo, int index);

@@ -7,8 +7,17 @@ namespace tenancy::pg {
 
 namespace {
 
-void copy_text(char (&target)[1024], const char* text) noexcept {
-    strlcpy(target, text ? text : "", sizeof target);
+// Copies text, clipped to the buffer at a character boundary: a character
+// cut in half would make the whole message unconvertible to the client's
+// encoding (22021) and hide the real error.
+template <std::size_t size>
+void copy_text(char (&target)[size], const char* text) noexcept {
+    if (text == nullptr) text = "";
+    int length = static_cast<int>(strnlen(text, size));
+    if (static_cast<std::size_t>(length) >= size)
+        length = pg_mbcliplen(text, length, static_cast<int>(size) - 1);
+    memcpy(target, text, length);
+    target[length] = '\0';
 }
 
 void set_sqlstate(PendingError& pending, const char* sqlstate) noexcept {
@@ -27,6 +36,9 @@ void capture_current_exception(PendingError& pending) noexcept {
         copy_text(pending.message, e.what());
         copy_text(pending.detail, e.detail().c_str());
         copy_text(pending.hint, e.hint().c_str());
+        pending.file = e.site().file;
+        pending.line = e.site().line;
+        pending.function = e.site().function;
     } catch (const std::bad_alloc&) {
         set_sqlstate(pending, "53200");
         copy_text(pending.message, "out of memory");
@@ -45,10 +57,19 @@ void raise_pending_error(const PendingError& pending) {
     if (pending.postgres_error) ReThrowError(pending.postgres_error);
 
     const char* s = pending.sqlstate;
-    ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
-                    errmsg_internal("%s", pending.message),
-                    pending.detail[0] ? errdetail_internal("%s", pending.detail) : 0,
-                    pending.hint[0] ? errhint("%s", pending.hint) : 0));
+    if (pending.file == nullptr) {
+        ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])),
+                        errmsg_internal("%s", pending.message),
+                        pending.detail[0] ? errdetail_internal("%s", pending.detail) : 0,
+                        pending.hint[0] ? errhint("%s", pending.hint) : 0));
+    } else if (errstart(ERROR, TEXTDOMAIN)) {
+        // ereport() with the throw site as the error's LOCATION.
+        errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]));
+        errmsg_internal("%s", pending.message);
+        if (pending.detail[0]) errdetail_internal("%s", pending.detail);
+        if (pending.hint[0]) errhint("%s", pending.hint);
+        errfinish(pending.file, pending.line, pending.function);
+    }
     pg_unreachable();
 }
 

@@ -74,12 +74,20 @@ auto call_postgres(Fn&& fn) -> decltype(fn()) {
 }
 
 // Where an entry point's caught exception is kept until it can be raised.
+// Fixed buffers, because nothing may allocate (and so longjmp) while the
+// exception is being handled; a longer text is clipped at a character
+// boundary of the database encoding, never inside a character.
 struct PendingError {
     ErrorData* postgres_error = nullptr;
     char sqlstate[6] = "XX000";
-    char message[1024] = "";
-    char detail[1024] = "";
+    char message[4096] = "";
+    char detail[4096] = "";
     char hint[1024] = "";
+    // The throw site of an error pg_tenancy raised itself; the boundary's
+    // own when the exception carries none (std::bad_alloc and the like).
+    const char* file = nullptr;
+    int line = 0;
+    const char* function = nullptr;
 };
 
 // Fills the pending error from the exception being handled. Called only from

@@ -14,6 +14,10 @@
 #include "spi.hpp"
 
 extern "C" {
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "catalog/pg_authid.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
@@ -49,26 +53,43 @@ std::vector<std::string> list_directory(const std::string& path) {
 }
 
 // The file's text, checked to be valid in the server encoding (which also
-// refuses NUL bytes).
+// refuses NUL bytes). Only a regular file is read: the file is opened
+// without blocking and checked on the open descriptor, so a FIFO (which
+// would wait for a writer beyond cancel and terminate), a device or a
+// directory named like a migration is refused, whatever the name pointed at
+// when the directory was listed.
 std::string read_text_file(const std::string& path) {
     StringInfo contents = call_postgres([&] {
-        FILE* file = AllocateFile(path.c_str(), PG_BINARY_R);
-        if (file == nullptr)
+        int fd = OpenTransientFile(path.c_str(), O_RDONLY | O_NONBLOCK | PG_BINARY);
+        if (fd < 0)
             ereport(ERROR, (errcode_for_file_access(),
                             errmsg("could not open file \"%s\" for reading: %m", path.c_str())));
+        struct stat status;
+        if (fstat(fd, &status) != 0)
+            ereport(ERROR, (errcode_for_file_access(),
+                            errmsg("could not stat file \"%s\": %m", path.c_str())));
+        if (!S_ISREG(status.st_mode))
+            ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                            errmsg("migration file \"%s\" is not a regular file", path.c_str()),
+                            errhint("Migration directories hold regular files (or symbolic links to "
+                                    "them); remove or rename the others.")));
         StringInfo buffer = makeStringInfo();
         char chunk[65536];
-        size_t read;
-        while ((read = fread(chunk, 1, sizeof chunk, file)) > 0) {
-            if (buffer->len + read >= MaxAllocSize / 2)
+        while (true) {
+            CHECK_FOR_INTERRUPTS();
+            ssize_t read_bytes = read(fd, chunk, sizeof chunk);
+            if (read_bytes < 0) {
+                if (errno == EINTR) continue;
+                ereport(ERROR, (errcode_for_file_access(),
+                                errmsg("could not read file \"%s\": %m", path.c_str())));
+            }
+            if (read_bytes == 0) break;
+            if (static_cast<size_t>(buffer->len) + static_cast<size_t>(read_bytes) >= MaxAllocSize / 2)
                 ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                                 errmsg("migration file \"%s\" is too large", path.c_str())));
-            appendBinaryStringInfo(buffer, chunk, static_cast<int>(read));
+            appendBinaryStringInfo(buffer, chunk, static_cast<int>(read_bytes));
         }
-        if (ferror(file))
-            ereport(ERROR, (errcode_for_file_access(),
-                            errmsg("could not read file \"%s\": %m", path.c_str())));
-        FreeFile(file);
+        CloseTransientFile(fd);
         pg_verifymbstr(buffer->data, buffer->len, false);
         return buffer;
     });

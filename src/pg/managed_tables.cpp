@@ -6,6 +6,7 @@
 // so a role that may only INSERT, UPDATE or DELETE rows of the table still
 // gets its tenants; a new tenant's schema belongs to the table's owner, and
 // its migrations run as that owner.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@
 #include "tenants.hpp"
 
 extern "C" {
+#include "catalog/objectaddress.h"
 #include "catalog/partition.h"
 #include "commands/trigger.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 }
 
@@ -43,7 +46,7 @@ struct ManagedTable {
 
 struct TableNames {
     std::string qualified;  // "schema"."table", quoted
-    std::string owner;      // the table owner's role name
+    Oid owner = InvalidOid;  // the table's owner
 };
 
 TableNames names_of(Oid table) {
@@ -58,7 +61,7 @@ TableNames names_of(Oid table) {
         if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", table);
         Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
         ReleaseSysCache(tuple);
-        return GetUserNameFromId(owner, false);
+        return owner;
     });
     return names;
 }
@@ -106,6 +109,23 @@ std::vector<AttrNumber> template_columns(Oid table, const core::NameTemplate& na
         if (number < 0)
             throw core::Error(core::sqlstate::invalid_parameter_value,
                               fmt::format("template column \"{}\" is a system column", column));
+#ifdef ATTRIBUTE_GENERATED_VIRTUAL
+        // A virtual generated column has no value in the row an AFTER
+        // trigger sees: its tenant name would be undefined.
+        char generated = call_postgres([&] {
+            HeapTuple tuple = SearchSysCacheAttNum(table, number);
+            if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for column %d", number);
+            char kind = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple))->attgenerated;
+            ReleaseSysCache(tuple);
+            return kind;
+        });
+        if (generated == ATTRIBUTE_GENERATED_VIRTUAL)
+            throw core::Error("0A000",
+                              fmt::format("template column \"{}\" is a virtual generated column", column),
+                              "Row triggers do not see the values of virtual generated columns.",
+                              "Use a stored generated column (GENERATED ALWAYS AS (...) STORED), or "
+                              "the columns it is computed from.");
+#endif
         numbers.push_back(number);
     }
     return numbers;
@@ -151,17 +171,23 @@ std::optional<std::string> rendered_name(Relation relation, HeapTuple row,
     }
 }
 
-// Whether the tenant of that name was made by this table's rows, under the
-// tenant's lock: only those does the table rename or drop, so a row cannot
-// rename or drop some other tenant by taking its name.
-bool made_by_table(const std::string& tenant, const ManagedTable& managed) {
+// Whether the tenant of that name is this table's, under the tenant's lock:
+// registered as made by this table's rows, and its schema owned by the
+// table's owner. Only those does the table rename or drop: a row cannot
+// rename or drop some other tenant by taking its name, and a registry row
+// naming another schema (public, say) cannot steer the trigger, which runs
+// as the extension's owner.
+bool belongs_to_table(const std::string& tenant, const ManagedTable& managed) {
     registry::lock_tenant(tenant);
-    return registry::is_managed_by(tenant, managed.table);
+    if (registry::managed_by(tenant) != managed.table) return false;
+    Oid owner = registry::schema_owner(tenant);
+    return OidIsValid(owner) && owner == names_of(managed.table).owner;
 }
 
 void create_row_tenant(const std::string& tenant, Oid table, bool if_not_exists) {
     check_tenant_name(tenant);
-    create_or_adopt_tenant(tenant, if_not_exists, TenantMaker{table, names_of(table).owner});
+    TableNames names = names_of(table);
+    create_or_adopt_tenant(tenant, if_not_exists, TenantMaker{table, names.owner, names.qualified});
 }
 
 void on_insert(Relation relation, HeapTuple row, const ManagedTable& managed) {
@@ -178,7 +204,13 @@ void on_update(Relation relation, HeapTuple old_row, HeapTuple new_row, const Ma
     if (old_name == new_name) return;
     if (!new_name) render_row(relation, new_row, managed.name_template);  // raises 22004
     check_tenant_name(*new_name);
-    if (old_name && made_by_table(*old_name, managed))
+    if (old_name) {
+        // The order rename_tenant takes them in, so that this rename and an
+        // opposite one cannot deadlock.
+        registry::lock_tenant(std::min(*old_name, *new_name));
+        registry::lock_tenant(std::max(*old_name, *new_name));
+    }
+    if (old_name && belongs_to_table(*old_name, managed))
         rename_registered_tenant(*old_name, *new_name);
     else if (managed.create_on_insert)
         create_row_tenant(*new_name, managed.table, false);
@@ -199,7 +231,7 @@ void on_delete(Relation relation, HeapTuple row, const ManagedTable& managed) {
     refuse_partition_move(row);
     if (!managed.drop_on_delete) return;
     std::optional<std::string> tenant = rendered_name(relation, row, managed);
-    if (tenant && made_by_table(*tenant, managed)) drop_registered_tenant(*tenant);
+    if (tenant && belongs_to_table(*tenant, managed)) drop_registered_tenant(*tenant);
 }
 
 void drop_triggers(Oid table, const std::string& qualified_name) {
@@ -228,34 +260,36 @@ int backfill(Oid table, const TableNames& names, const core::NameTemplate& name_
     return static_cast<int>(rows.size());
 }
 
+// Locks the table as CREATE TRIGGER does (no concurrent writes while the
+// triggers change), after checking that the caller owns it: no role can make
+// another's table wait by calling manage_tenant or unmanage_tenant on it.
+// Checked again once locked, in case the owner changed meanwhile.
+char lock_owned_table(Oid table) {
+    auto check_owner = [table] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table));
+        if (!HeapTupleIsValid(tuple))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("relation with OID %u does not exist", table)));
+        auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        char relkind = form->relkind;
+        Oid owner = form->relowner;
+        ReleaseSysCache(tuple);
+        if (!has_privs_of_role(GetUserId(), owner))
+            aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind), get_rel_name(table));
+        return relkind;
+    };
+    return call_postgres([&] {
+        check_owner();
+        LockRelationOid(table, ShareRowExclusiveLock);
+        return check_owner();
+    });
+}
+
 void check_on_delete(const std::string& on_delete) {
     if (on_delete != "keep" && on_delete != "drop")
         throw core::Error(core::sqlstate::invalid_parameter_value,
                           fmt::format("invalid on_delete value \"{}\"", on_delete), "",
                           "on_delete is 'keep' or 'drop'.");
-}
-
-std::vector<std::optional<std::string>> text_array_argument(FunctionCallInfo fcinfo, int index) {
-    std::vector<std::optional<std::string>> elements;
-    Datum* values = nullptr;
-    bool* nulls = nullptr;
-    int count = 0;
-    call_postgres([&] {
-        ArrayType* array = PG_GETARG_ARRAYTYPE_P(index);
-        if (ARR_NDIM(array) > 1)
-            ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                            errmsg("template must be a one-dimensional array")));
-        deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
-    });
-    for (int i = 0; i < count; i++) {
-        if (nulls[i]) {
-            elements.emplace_back(std::nullopt);
-        } else {
-            text* element = reinterpret_cast<text*>(DatumGetPointer(values[i]));
-            elements.emplace_back(std::string(VARDATA_ANY(element), VARSIZE_ANY_EXHDR(element)));
-        }
-    }
-    return elements;
 }
 
 }  // namespace
@@ -281,18 +315,14 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         if (PG_ARGISNULL(1))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "template must not be null");
-        std::vector<std::optional<std::string>> elements = text_array_argument(fcinfo, 1);
+        std::vector<std::optional<std::string>> elements = text_array_argument(fcinfo, 1, "template");
         bool on_create = required_bool_argument(fcinfo, 2, "create");
         bool on_update = required_bool_argument(fcinfo, 3, "update");
         std::string on_delete = required_text_argument(fcinfo, 4, "on_delete");
         bool fill = required_bool_argument(fcinfo, 5, "backfill");
         check_on_delete(on_delete);
 
-        // As CREATE TRIGGER does: no concurrent writes while the triggers change.
-        char relkind = call_postgres([&] {
-            LockRelationOid(table, ShareRowExclusiveLock);
-            return get_rel_relkind(table);
-        });
+        char relkind = lock_owned_table(table);
         if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
             throw tenancy::core::Error("42809", "manage_tenant needs a table", "",
                                        "Only ordinary and partitioned tables can manage tenants.");
@@ -313,16 +343,19 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         create_trigger(delete_trigger, "DELETE", names.qualified);
         std::vector<std::string> template_elements;
         for (const std::optional<std::string>& element : elements) template_elements.push_back(*element);
-        spi::execute(
-            "INSERT INTO tenancy.managed_tables (tbl, template, on_create, on_update, on_delete) "
-            "VALUES (CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass), "
-            "CAST($2 AS pg_catalog.text[]), CAST($3 AS pg_catalog.bool), "
-            "CAST($4 AS pg_catalog.bool), $5) "
-            "ON CONFLICT (tbl) DO UPDATE SET template = EXCLUDED.template, "
-            "on_create = EXCLUDED.on_create, on_update = EXCLUDED.on_update, "
-            "on_delete = EXCLUDED.on_delete",
-            {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
-             on_update ? "true" : "false", on_delete});
+        {
+            registry::AsRegistryOwner as_owner;
+            spi::execute(
+                "INSERT INTO tenancy.managed_tables (tbl, template, on_create, on_update, on_delete) "
+                "VALUES (CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass), "
+                "CAST($2 AS pg_catalog.text[]), CAST($3 AS pg_catalog.bool), "
+                "CAST($4 AS pg_catalog.bool), $5) "
+                "ON CONFLICT (tbl) DO UPDATE SET template = EXCLUDED.template, "
+                "on_create = EXCLUDED.on_create, on_update = EXCLUDED.on_update, "
+                "on_delete = EXCLUDED.on_delete",
+                {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
+                 on_update ? "true" : "false", on_delete});
+        }
         int backfilled = fill ? backfill(table, names, name_template) : 0;
         spi::finish();
         return Int32GetDatum(backfilled);
@@ -336,23 +369,26 @@ Datum tenancy_unmanage_tenant(PG_FUNCTION_ARGS) {
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "tbl must not be null");
         Oid table = PG_GETARG_OID(0);
-        call_postgres([&] { LockRelationOid(table, ShareRowExclusiveLock); });
+        lock_owned_table(table);
         TableNames names = names_of(table);
 
         spi::connect();
-        std::uint64_t removed = spi::execute(
-            "DELETE FROM tenancy.managed_tables "
-            "WHERE tbl OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)",
-            {std::to_string(table)});
-        if (removed == 0)
-            throw tenancy::core::Error(
-                tenancy::core::sqlstate::object_not_in_prerequisite_state,
-                fmt::format("table {} does not manage tenants", names.qualified));
+        {
+            registry::AsRegistryOwner as_owner;
+            std::uint64_t removed = spi::execute(
+                "DELETE FROM tenancy.managed_tables "
+                "WHERE tbl OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)",
+                {std::to_string(table)});
+            if (removed == 0)
+                throw tenancy::core::Error(
+                    tenancy::core::sqlstate::object_not_in_prerequisite_state,
+                    fmt::format("table {} does not manage tenants", names.qualified));
+            spi::execute(
+                "UPDATE tenancy.tenant_registry SET managed_by = NULL "
+                "WHERE CAST(managed_by AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.oid)",
+                {std::to_string(table)});
+        }
         drop_triggers(table, names.qualified);
-        spi::execute(
-            "UPDATE tenancy.tenant_registry SET managed_by = NULL "
-            "WHERE CAST(managed_by AS pg_catalog.oid) OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.oid)",
-            {std::to_string(table)});
         spi::finish();
         return Datum(0);
     });

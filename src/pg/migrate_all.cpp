@@ -17,6 +17,7 @@
 #include "arguments.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
+#include "registry.hpp"
 #include "migration_runner.hpp"
 #include "spi.hpp"
 #include "tenant_migrations.hpp"
@@ -48,9 +49,7 @@ std::vector<TenantRow> tenants_in_name_order() {
 }
 
 void set_last_error(const std::string& tenant, const std::optional<std::string>& error) {
-    spi::execute("UPDATE tenancy.tenant_registry SET last_error = $2 "
-                 "WHERE tenant OPERATOR(pg_catalog.=) $1",
-                 {tenant, error});
+    registry::set_last_error(tenant, error);
 }
 
 const char* procedure_name(const RunOptions& options) {

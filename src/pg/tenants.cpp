@@ -16,8 +16,13 @@
 #include "schema_migrations.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
+#include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
 #include "tenants.hpp"
+
+extern "C" {
+#include "utils/acl.h"
+}
 
 namespace tenancy::pg {
 
@@ -56,6 +61,126 @@ void execute_quietly(const std::string& sql) {
     call_postgres([&] { AtEOXact_GUC(true, nest_level); });
 }
 
+// Adopting an existing schema makes it a tenant whose migrations run as its
+// owner. A managed table's tenants belong to the table's owner: a schema
+// some other role made first (a squatter, who would keep its rights on the
+// organization's data) is never adopted, nor a tenant another managed table
+// made. create_tenant adopts a schema only for a caller who may act as its
+// owner, as CREATE SCHEMA ... AUTHORIZATION would require.
+void check_adoption(const std::string& tenant, const std::optional<TenantMaker>& maker) {
+    Oid owner = registry::schema_owner(tenant);
+    if (maker) {
+        if (owner != maker->owner)
+            throw core::Error(
+                "42501",
+                fmt::format("schema \"{}\" is owned by role \"{}\", not by \"{}\", the owner of table {}",
+                            tenant, registry::role_name(owner), registry::role_name(maker->owner),
+                            maker->qualified_name),
+                "A managed table's tenants belong to the table's owner; a schema another role "
+                "made is not adopted.",
+                fmt::format("Drop or rename schema \"{}\", or give it to role \"{}\" if its contents "
+                            "are that role's (ALTER SCHEMA ... OWNER TO), then try again.",
+                            tenant, registry::role_name(maker->owner)));
+        Oid other_table = registry::managed_by(tenant);
+        if (OidIsValid(other_table) && other_table != maker->table) {
+            const char* other = call_postgres([&] { return get_rel_name(other_table); });
+            throw core::Error(
+                "42501",
+                fmt::format("tenant \"{}\" is managed by table \"{}\"", tenant, other ? other : "?"),
+                fmt::format("Table {} cannot take over a tenant another managed table made.",
+                            maker->qualified_name),
+                "Call tenancy.unmanage_tenant() on the other table first, or use a template that "
+                "renders other names.");
+        }
+        return;
+    }
+    if (!registry::may_act_as(owner))
+        throw core::Error("42501",
+                          fmt::format("permission denied to adopt schema \"{}\"", tenant),
+                          fmt::format("The schema is owned by role \"{}\", and a tenant's migrations "
+                                      "run as its schema's owner.",
+                                      registry::role_name(owner)),
+                          fmt::format("Adopt it as a role that may SET ROLE to \"{}\", or change the "
+                                      "schema's owner first.",
+                                      registry::role_name(owner)));
+}
+
+// Objects outside the schema that depend on objects in it, which DROP SCHEMA
+// ... CASCADE would silently drop too (a view in public over a tenant table,
+// a foreign key of a shared table, a trigger calling a tenant function...):
+// one "X depends on Y" line each, at most max_lines of them.
+std::vector<std::string> outside_dependents(const std::string& tenant, int max_lines) {
+    // Catalogs of objects that live in a schema, and the column naming it.
+    static const std::vector<std::pair<const char*, const char*>> namespaced = {
+        {"pg_class", "relnamespace"},      {"pg_type", "typnamespace"},
+        {"pg_proc", "pronamespace"},       {"pg_operator", "oprnamespace"},
+        {"pg_collation", "collnamespace"}, {"pg_conversion", "connamespace"},
+        {"pg_opclass", "opcnamespace"},    {"pg_opfamily", "opfnamespace"},
+        {"pg_ts_config", "cfgnamespace"},  {"pg_ts_dict", "dictnamespace"},
+        {"pg_ts_parser", "prsnamespace"},  {"pg_ts_template", "tmplnamespace"},
+        {"pg_statistic_ext", "stxnamespace"}, {"pg_constraint", "connamespace"},
+    };
+    std::string members;
+    std::string classes;
+    for (const auto& [catalog, column] : namespaced) {
+        std::string regclass = fmt::format(
+            "CAST(CAST('pg_catalog.{}' AS pg_catalog.regclass) AS pg_catalog.oid)", catalog);
+        members += fmt::format("{}SELECT {}, o.oid FROM pg_catalog.{} AS o, tenant "
+                               "WHERE o.{} OPERATOR(pg_catalog.=) tenant.oid ",
+                               members.empty() ? "" : "UNION ALL ", regclass, catalog, column);
+        classes += (classes.empty() ? "" : ", ") + regclass;
+    }
+    // A dependent is inside the tenant when it is in the schema, when it is
+    // an internal part of something in it (a view's rule, a table's TOAST
+    // table), or when it lives in no schema and is an automatic part of
+    // something in it (a trigger, a column default, a policy).
+    std::string sql = fmt::format(
+        "WITH tenant AS (SELECT n.oid FROM pg_catalog.pg_namespace AS n "
+        "WHERE n.nspname OPERATOR(pg_catalog.=) $1), "
+        "members (classid, objid) AS ({}), "
+        "outside AS ("
+        "SELECT COALESCE(owner.refclassid, d.classid) AS classid, COALESCE(owner.refobjid, d.objid) AS objid, "
+        "pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid) AS referenced "
+        "FROM pg_catalog.pg_depend AS d "
+        "JOIN members AS m ON m.classid OPERATOR(pg_catalog.=) d.refclassid "
+        "AND m.objid OPERATOR(pg_catalog.=) d.refobjid "
+        "LEFT JOIN LATERAL (SELECT p.refclassid, p.refobjid FROM pg_catalog.pg_depend AS p "
+        "WHERE p.classid OPERATOR(pg_catalog.=) d.classid AND p.objid OPERATOR(pg_catalog.=) d.objid "
+        "AND p.deptype OPERATOR(pg_catalog.=) 'i' LIMIT 1) AS owner ON true "
+        "WHERE d.deptype OPERATOR(pg_catalog.<>) 'p' "
+        "AND NOT EXISTS (SELECT FROM members AS inside WHERE inside.classid OPERATOR(pg_catalog.=) d.classid "
+        "AND inside.objid OPERATOR(pg_catalog.=) d.objid) "
+        "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS p JOIN members AS parent "
+        "ON parent.classid OPERATOR(pg_catalog.=) p.refclassid AND parent.objid OPERATOR(pg_catalog.=) p.refobjid "
+        "WHERE p.classid OPERATOR(pg_catalog.=) d.classid AND p.objid OPERATOR(pg_catalog.=) d.objid "
+        "AND (p.deptype OPERATOR(pg_catalog.=) 'i' OR (p.deptype OPERATOR(pg_catalog.=) 'a' "
+        "AND d.classid OPERATOR(pg_catalog.<>) ALL (ARRAY[{}]))))) "
+        "SELECT pg_catalog.pg_describe_object(classid, objid, 0) OPERATOR(pg_catalog.||) ' depends on ' "
+        "OPERATOR(pg_catalog.||) pg_catalog.min(referenced) "
+        "FROM outside GROUP BY classid, objid ORDER BY 1 LIMIT CAST($2 AS pg_catalog.int4)",
+        members, classes);
+    std::vector<std::string> lines;
+    for (spi::Row& row : spi::query(sql, {tenant, std::to_string(max_lines)}))
+        lines.push_back(std::move(*row[0]));
+    return lines;
+}
+
+// DROP SCHEMA ... CASCADE drops everything that depends on the tenant's
+// objects, wherever it is; a tenant's drop must not take objects outside it.
+void refuse_outside_dependents(const std::string& tenant) {
+    constexpr int shown = 20;
+    std::vector<std::string> lines = outside_dependents(tenant, shown + 1);
+    if (lines.empty()) return;
+    std::string detail;
+    for (std::size_t i = 0; i < lines.size() && i < shown; i++) detail += (i ? "\n" : "") + lines[i];
+    if (lines.size() > shown) detail += "\nand more objects";
+    throw core::Error("2BP01",
+                      fmt::format("cannot drop tenant \"{}\" because objects outside it depend on it", tenant),
+                      detail,
+                      "Drop those objects (or their dependency on the tenant) first: dropping a "
+                      "tenant drops only what is in its schema.");
+}
+
 }  // namespace
 
 void check_tenant_name(std::optional<std::string_view> name) {
@@ -71,16 +196,19 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
     if (schema_exists && !if_not_exists)
         throw_schema_exists(tenant, "Use if_not_exists => true to adopt an existing schema as a tenant.");
 
-    if (!schema_exists) {
+    if (schema_exists) {
+        check_adoption(tenant, maker);
+    } else {
         OwnDdlScope own_ddl;
         spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant) +
-                     (maker ? " AUTHORIZATION " + core::quote_identifier(maker->owner) : ""));
+                     (maker ? " AUTHORIZATION " + core::quote_identifier(registry::role_name(maker->owner)) : ""));
     }
     registry::add(tenant, maker ? std::optional<Oid>(maker->table) : std::nullopt);
     schema_migrations::ensure_table(tenant);
     // Outside OwnDdlScope: a migration that drops or renames some other
     // tenant's schema is DDL the event triggers must see.
     migrate_tenant(tenant, registered_migrations(), std::nullopt);
+    grant_declared_access(tenant);
 }
 
 void rename_registered_tenant(const std::string& tenant, const std::string& new_name) {
@@ -101,6 +229,7 @@ void rename_registered_tenant(const std::string& tenant, const std::string& new_
 void drop_registered_tenant(const std::string& tenant) {
     registry::lock_tenant(tenant);
     registry::require_registered(tenant);
+    refuse_outside_dependents(tenant);
 
     OwnDdlScope own_ddl;
     execute_quietly("DROP SCHEMA " + core::quote_identifier(tenant) + " CASCADE");
@@ -122,8 +251,22 @@ const char* drop_keyword(const std::string& relkind) {
 // table (max_locks_per_transaction) at its default.
 void drop_tenant_in_batches(const std::string& tenant, int batch_size, bool commit_each_batch) {
     registry::require_registered(tenant);
+    // Dropping the schema needs its ownership: checked before any batch, so
+    // that a caller who owns some of its tables only drops nothing.
+    bool owns_schema = call_postgres([&] {
+        Oid schema = get_namespace_oid(tenant.c_str(), false);
+#if PG_VERSION_NUM >= 160000
+        return object_ownercheck(NamespaceRelationId, schema, GetUserId());
+#else
+        return pg_namespace_ownercheck(schema, GetUserId());
+#endif
+    });
+    if (!owns_schema)
+        throw core::Error("42501",
+                          fmt::format("must be owner of schema {}", tenant));
     while (true) {
         registry::lock_tenant(tenant);
+        refuse_outside_dependents(tenant);
         std::vector<spi::Row> batch = spi::query(
             "SELECT c.relkind, c.relname "
             "FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n "
@@ -131,6 +274,10 @@ void drop_tenant_in_batches(const std::string& tenant, int batch_size, bool comm
             "WHERE n.nspname OPERATOR(pg_catalog.=) $1 "
             "AND c.relkind OPERATOR(pg_catalog.=) ANY (CAST('{r,p,v,m,S,f}' AS pg_catalog.\"char\"[])) "
             "AND NOT c.relispartition "
+            // schema_migrations goes last, with the schema: a drop interrupted
+            // between batches leaves a tenant whose applied versions are all
+            // still recorded, so migrate_all re-applies nothing into it.
+            "AND c.relname OPERATOR(pg_catalog.<>) 'schema_migrations' "
             // Identity and serial sequences go with their table.
             "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d "
             "WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_class' AS pg_catalog.regclass) "
@@ -235,6 +382,17 @@ Datum tenancy_set_tenant(PG_FUNCTION_ARGS) {
         registry::require_registered(tenant);
         spi::finish();
 
+        // As SET LOCAL does: outside a transaction block the setting would
+        // last one statement, which is never what the caller meant.
+        if (is_local)
+            call_postgres([] {
+                if (!IsTransactionBlock())
+                    ereport(WARNING,
+                            (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+                             errmsg("set_tenant with is_local => true can only be used in transaction blocks"),
+                             errdetail("Outside a transaction block the search_path it sets lasts "
+                                       "until the end of this statement only.")));
+            });
         std::string search_path = tenancy::core::quote_identifier(tenant) + ", public";
         call_postgres([&] {
             set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,

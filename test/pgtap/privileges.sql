@@ -21,7 +21,8 @@ SELECT results_eq(
 SELECT ok(NOT EXISTS (
     SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'tenancy' AND p.prokind <> 'a'
-      AND p.proname NOT IN ('set_tenant', 'migrate_all', 'rollback_all', 'drop_tenant_in_batches')
+      AND p.proname NOT IN ('set_tenant', 'migrate_all', 'rollback_all', 'drop_tenant_in_batches',
+                            'grant_tenant_access', 'revoke_tenant_access')
       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
     'every function but set_tenant and the committing procedures pins its search_path');
 

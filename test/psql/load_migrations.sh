@@ -75,6 +75,16 @@ expect_error "a migration holding COMMIT" 2D000 "$commits"
 expect_error "a file not valid in the server encoding" 22021 "$bad_encoding"
 expect_error "an unreadable directory" 42501 "$unreadable"
 expect_error "a missing directory" 58P01 "$root/missing"
+# A FIFO named like a migration would block the read until a writer came,
+# beyond cancel and terminate: refused without opening it for a blocking read.
+fifo=$(make_dir fifo "20240201000001_fine.sql=CREATE TABLE fine (id int);")
+mkfifo -m 644 "$fifo/20240201000002_waits.sql"
+output=$(PGOPTIONS='-c statement_timeout=20s' psql -X -q -v VERBOSITY=verbose -d "$TEST_DB" \
+    -c "SELECT tenancy.load_migrations('$fifo')" 2>&1 || true)
+check_output "a FIFO named like a migration is refused at once, not waited on (42809)" \
+    'ERROR:  42809: migration file ".*20240201000002_waits.sql" is not a regular file' "$output"
+mkdir "$root/directory_file" && mkdir "$root/directory_file/20240201000001_dir.sql" && chmod -R a+rX "$root/directory_file"
+expect_error "a directory named like a migration" 42809 "$root/directory_file"
 check "no bad directory registered anything" "$count_before" "SELECT count(*) FROM tenancy.migration_registry"
 
 # A never-applied version may change on disk: it counts as changed.

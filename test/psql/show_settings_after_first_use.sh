@@ -39,6 +39,7 @@ for registered in "no tenant" "one tenant"; do
         "SELECT * FROM tenancy.migration_states"
     check_show_after "$registered: after SELECT * FROM tenancy.migration_status()" \
         "SELECT * FROM tenancy.migration_status()"
+    check_show_after "$registered: after SELECT * FROM tenancy.tenant_usage" "SELECT * FROM tenancy.tenant_usage"
     run_sql "SELECT tenancy.create_tenant('acme', if_not_exists => true)"
 done
 
