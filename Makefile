@@ -11,15 +11,18 @@ OBJS       = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 # Update scripts between versions (see upgrade/README.md).
 DATA       = $(wildcard $(EXTENSION)--*--*.sql)
-EXTRA_CLEAN = test/unit/run_unit_tests test/fuzz/fuzz_core test/fuzz/corpus-run
+EXTRA_CLEAN = test/unit/run_unit_tests test/fuzz/fuzz_core test/fuzz/corpus-run $(OBJS:.o=.d)
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 # Concurrency rules, each checked with PostgreSQL's isolation tester.
 ISOLATION    = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 
 PG_CONFIG ?= pg_config
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror=return-type
-SHLIB_LINK += -lfmt -lstdc++
+# fmt is used header-only: the installed library needs no libfmt at run time.
+# -MMD -MP write a .d file of the headers each object includes, so that
+# editing a header rebuilds what includes it.
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror=return-type -DFMT_HEADER_ONLY -MMD -MP
+SHLIB_LINK += -lstdc++
 
 # PGXS would also compile every object to LLVM bitcode with clang++, which
 # ignores PG_CXXFLAGS; the extension has no use for JIT-inlining, so skip it.
@@ -31,6 +34,8 @@ include $(PGXS)
 # PostgreSQL's own headers warn under -Wall -Wextra in C++; as system headers
 # they stay quiet, so every warning left is one of ours.
 override CPPFLAGS := -isystem $(includedir_server) -isystem $(includedir_internal) $(CPPFLAGS)
+
+-include $(OBJS:.o=.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(EXTENSION).sql
 	cp $< $@

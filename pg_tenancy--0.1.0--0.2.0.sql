@@ -107,54 +107,47 @@ LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_version_states';
 
-CREATE OR REPLACE VIEW tenancy.tenants AS
-SELECT tenant, created_at, version, pending, last_error
-FROM tenancy._tenant_states();
+CREATE OR REPLACE VIEW tenancy.tenant_usage AS
+SELECT registered.tenant,
+       coalesce(pg_catalog.sum(
+           coalesce(tenancy._relation_bytes(c.relfilenode, c.reltablespace, c.relpersistence), 0)
+           OPERATOR(pg_catalog.+) coalesce(tenancy._relation_bytes(toast.relfilenode, toast.reltablespace, toast.relpersistence), 0)
+           OPERATOR(pg_catalog.+) coalesce(tenancy._relation_bytes(toast_index.relfilenode, toast_index.reltablespace, toast_index.relpersistence), 0)
+       ), 0) AS bytes,
+       pg_catalog.count(c.oid)::integer AS relations,
+       pg_catalog.sum(pg_catalog.pg_stat_get_live_tuples(c.oid))
+           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}')) AS live_rows,
+       pg_catalog.sum(pg_catalog.pg_stat_get_numscans(c.oid))
+           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}')) AS seq_scans,
+       pg_catalog.sum(pg_catalog.pg_stat_get_numscans(c.oid))
+           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) 'i') AS index_scans,
+       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(c.oid)) AS rows_inserted,
+       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_updated(c.oid)) AS rows_updated,
+       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_deleted(c.oid)) AS rows_deleted,
+       pg_catalog.max(GREATEST(pg_catalog.pg_stat_get_last_vacuum_time(c.oid),
+                               pg_catalog.pg_stat_get_last_autovacuum_time(c.oid))) AS last_vacuum,
+       pg_catalog.max(GREATEST(pg_catalog.pg_stat_get_last_analyze_time(c.oid),
+                               pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid))) AS last_analyze
+FROM tenancy.tenant_registry AS registered
+LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) registered.tenant
+LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid
+LEFT JOIN pg_catalog.pg_class AS toast ON toast.oid OPERATOR(pg_catalog.=) c.reltoastrelid
+LEFT JOIN pg_catalog.pg_index AS toast_key ON toast_key.indrelid OPERATOR(pg_catalog.=) toast.oid
+LEFT JOIN pg_catalog.pg_class AS toast_index ON toast_index.oid OPERATOR(pg_catalog.=) toast_key.indexrelid
+WHERE tenancy._library_loaded()
+GROUP BY registered.tenant;
 
--- applied_at becomes timestamp(0): a view column's type cannot change in
--- place, and migration_status() now returns the view's row type.
-DROP FUNCTION tenancy.migration_status(text);
-DROP VIEW tenancy.migration_states;
-
--- (_version_states() rounds applied_at already: the casts only type the column.)
-CREATE VIEW tenancy.migration_states AS
-SELECT tenant, version, name, state,
-       applied_at::timestamp(0) without time zone AS applied_at
-FROM tenancy._version_states();
-COMMENT ON VIEW tenancy.migration_states IS
-    'One row per tenant and migration version: applied, pending, changed or unregistered';
-
--- SETOF the view's row type, so that applied_at keeps its timestamp(0).
--- Ordered by tenant and version: the reader walks the registry in its
--- primary key's order and sorts each tenant's versions. An unknown
--- tenant_name: 3F000.
-CREATE FUNCTION tenancy.migration_status(tenant_name text DEFAULT NULL)
-RETURNS SETOF tenancy.migration_states
-LANGUAGE C STABLE
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'tenancy_migration_status';
-COMMENT ON FUNCTION tenancy.migration_status(text) IS
-    'Each tenant''s migrations: applied, pending, changed or unregistered';
-
-CREATE FUNCTION tenancy.pending_tenants()
-RETURNS TABLE (tenant text, pending integer)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT t.tenant, t.pending FROM tenancy._tenant_states(true) AS t
-ORDER BY t.tenant COLLATE pg_catalog."C"
-$$;
-COMMENT ON FUNCTION tenancy.pending_tenants() IS
-    'Tenants with registered migrations not applied yet, and how many';
-
-REVOKE ALL ON FUNCTION tenancy._tenant_states(boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION tenancy._version_states(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION tenancy.migration_status(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION tenancy.pending_tenants() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy.migration_status(text) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy.pending_tenants() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._tenant_states(boolean) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION tenancy._version_states(text) TO PUBLIC;
-GRANT SELECT ON tenancy.migration_states TO PUBLIC;
-REVOKE SELECT ON tenancy.tenant_registry FROM PUBLIC;
-GRANT SELECT (tenant, created_at, managed_by) ON tenancy.tenant_registry TO PUBLIC;
+COMMENT ON COLUMN tenancy.tenant_access.role_name IS 'The role given access, by name';
+COMMENT ON COLUMN tenancy.tenant_access.privileges IS 'The table privileges it has in every tenant';
+COMMENT ON COLUMN tenancy.tenant_access.declared_at IS 'When grant_tenant_access() declared it';
+COMMENT ON COLUMN tenancy.tenant_usage.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenant_usage.bytes IS 'Bytes on disk of its tables, indexes, sequences and TOAST';
+COMMENT ON COLUMN tenancy.tenant_usage.relations IS 'How many relations its schema holds';
+COMMENT ON COLUMN tenancy.tenant_usage.live_rows IS 'Live rows of its tables, as the statistics estimate them';
+COMMENT ON COLUMN tenancy.tenant_usage.seq_scans IS 'Sequential scans of its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.index_scans IS 'Index scans of its indexes';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_inserted IS 'Rows inserted into its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_updated IS 'Rows updated in its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_deleted IS 'Rows deleted from its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.last_vacuum IS 'The latest vacuum (manual or auto) of any of its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.last_analyze IS 'The latest analyze (manual or auto) of any of its tables';

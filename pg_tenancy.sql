@@ -21,6 +21,12 @@ CREATE TABLE tenancy.tenant_registry (
     managed_by regclass
 );
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
+COMMENT ON COLUMN tenancy.tenant_registry.tenant IS 'The tenant''s schema name, exactly as created (never case-folded)';
+COMMENT ON COLUMN tenancy.tenant_registry.created_at IS 'When the tenant was created or adopted';
+COMMENT ON COLUMN tenancy.tenant_registry.last_error IS
+    'SQLSTATE: message of the last failed migrate_all/rollback_all attempt on the tenant; NULL after a success';
+COMMENT ON COLUMN tenancy.tenant_registry.managed_by IS
+    'The managed table whose rows made (or whose backfill adopted) the tenant; NULL for other tenants';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');
 
 -- One row per registered migration. checksum is the SHA-256 of up_sql as
@@ -35,6 +41,12 @@ CREATE TABLE tenancy.migration_registry (
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
+COMMENT ON COLUMN tenancy.migration_registry.version IS 'The migration''s version (positive; Ecto-style timestamps are typical)';
+COMMENT ON COLUMN tenancy.migration_registry.name IS 'The migration''s name';
+COMMENT ON COLUMN tenancy.migration_registry.up_sql IS 'The SQL that applies the migration in a tenant (@tenant@ is the quoted tenant)';
+COMMENT ON COLUMN tenancy.migration_registry.down_sql IS 'The SQL that undoes it (rollback); NULL when it cannot be rolled back';
+COMMENT ON COLUMN tenancy.migration_registry.checksum IS 'SHA-256 of up_sql as registered, hex; a mismatch shows as changed';
+COMMENT ON COLUMN tenancy.migration_registry.registered_at IS 'When the migration was registered or last changed';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
 
 -- One row per table whose rows drive tenants (manage_tenant). regclass
@@ -47,6 +59,12 @@ CREATE TABLE tenancy.managed_tables (
     on_delete text NOT NULL CHECK (on_delete IN ('keep', 'drop'))
 );
 COMMENT ON TABLE tenancy.managed_tables IS 'pg_tenancy: tables whose rows create, rename and drop tenants';
+COMMENT ON COLUMN tenancy.managed_tables.tbl IS 'The managed table (follows renames)';
+COMMENT ON COLUMN tenancy.managed_tables.template IS
+    'The tenant name template: literal text, and :column elements replaced by the row''s values';
+COMMENT ON COLUMN tenancy.managed_tables.on_create IS 'Whether inserting a row creates its tenant';
+COMMENT ON COLUMN tenancy.managed_tables.on_update IS 'Whether an update that changes the rendered name renames the tenant';
+COMMENT ON COLUMN tenancy.managed_tables.on_delete IS 'keep or drop: what deleting a row does to its tenant';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.managed_tables', '');
 
 CREATE FUNCTION tenancy._checksum(sql text)
@@ -54,6 +72,8 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.textsend(sql)), 'hex') $$;
+COMMENT ON FUNCTION tenancy._checksum(text) IS
+    'Internal to pg_tenancy: the SHA-256 (hex) of a migration''s up_sql';
 
 -- The rows of a registered tenant's "<tenant>".schema_migrations (the table
 -- tenancy.migration_table names), read without planning a query; no rows when
@@ -64,6 +84,19 @@ RETURNS TABLE (version bigint, inserted_at timestamp without time zone)
 LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_applied_migrations';
+COMMENT ON FUNCTION tenancy._applied_migrations(text) IS
+    'Internal to pg_tenancy: the rows of a registered tenant''s schema_migrations, for the views';
+
+-- True. The views call it once per query (IMMUTABLE: at planning), so that
+-- reading them loads the library and its tenancy.* settings even when no
+-- tenant is registered and nothing else of the library runs.
+CREATE FUNCTION tenancy._library_loaded()
+RETURNS boolean
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_library_loaded';
+COMMENT ON FUNCTION tenancy._library_loaded() IS
+    'Internal to pg_tenancy: returns true; the views call it so that reading them loads the library and its settings';
 
 -- The readers behind the status views: one pass over the registry, each
 -- tenant's table scanned directly, never waiting for its lock. They return
@@ -124,11 +157,13 @@ AS 'MODULE_PATHNAME', 'tenancy_set_tenant';
 COMMENT ON FUNCTION tenancy.set_tenant(text, boolean) IS
     'Sets search_path to "<tenant>", public for the session or, with is_local, the transaction';
 
+-- In C, as every function that does not call one: using it loads the library
+-- and defines the tenancy.* settings (SHOW tenancy.tenant_name_pattern).
 CREATE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text
-LANGUAGE sql STABLE
+LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog."C" $$;
+AS 'MODULE_PATHNAME', 'tenancy_all_tenants';
 COMMENT ON FUNCTION tenancy.all_tenants() IS 'Registered tenants, sorted by name';
 
 -- version and pending are NULL for a tenant whose table the reader may not
@@ -139,6 +174,12 @@ CREATE VIEW tenancy.tenants AS
 SELECT tenant, created_at, version, pending, last_error
 FROM tenancy._tenant_states();
 COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state';
+COMMENT ON COLUMN tenancy.tenants.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenants.created_at IS 'When the tenant was created or adopted';
+COMMENT ON COLUMN tenancy.tenants.version IS 'The highest migration version applied to the tenant';
+COMMENT ON COLUMN tenancy.tenants.pending IS 'How many registered migrations the tenant has not applied';
+COMMENT ON COLUMN tenancy.tenants.last_error IS
+    'SQLSTATE: message of the last failed migrate_all/rollback_all attempt; NULL after a success';
 
 -- ---------------------------------------------------------------------------
 -- Tenant migrations
@@ -146,12 +187,12 @@ COMMENT ON VIEW tenancy.tenants IS 'One row per tenant, with its migration state
 
 CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
                                            down_sql text DEFAULT NULL)
-RETURNS void
+RETURNS text
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_register_migration';
 COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text) IS
-    'Registers a tenant migration; identical text again is a no-op';
+    'Registers a tenant migration; returns added, changed, or unchanged (identical text again: a no-op)';
 
 CREATE FUNCTION tenancy.load_migrations(path text DEFAULT NULL)
 RETURNS integer
@@ -202,6 +243,13 @@ SELECT tenant, version, name, state,
 FROM tenancy._version_states();
 COMMENT ON VIEW tenancy.migration_states IS
     'One row per tenant and migration version: applied, pending, changed or unregistered';
+COMMENT ON COLUMN tenancy.migration_states.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.migration_states.version IS 'The migration''s version';
+COMMENT ON COLUMN tenancy.migration_states.name IS 'The registered migration''s name; NULL when unregistered';
+COMMENT ON COLUMN tenancy.migration_states.state IS
+    'applied, pending, changed (registered up_sql no longer matches its checksum) or unregistered';
+COMMENT ON COLUMN tenancy.migration_states.applied_at IS
+    'When the tenant applied it (UTC, from schema_migrations.inserted_at); NULL when pending';
 
 -- SETOF the view's row type, so that applied_at keeps its timestamp(0).
 -- Ordered by tenant and version: the reader walks the registry in its
@@ -240,14 +288,14 @@ CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
                                       "update" boolean DEFAULT true,
                                       on_delete text DEFAULT 'keep',
                                       backfill boolean DEFAULT false)
-RETURNS void
+RETURNS integer
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
 COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
-    'Makes the rows of a table create, rename and drop their tenants by a name template';
+    'Makes the rows of a table create, rename and drop their tenants by a name template; returns how many tenants backfill created or adopted';
 
 CREATE FUNCTION tenancy.unmanage_tenant(tbl regclass)
 RETURNS void
@@ -267,6 +315,8 @@ SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_managed_row_trigger';
+COMMENT ON FUNCTION tenancy._managed_row_trigger() IS
+    'Internal to pg_tenancy: the row trigger of managed tables, creating, renaming and dropping tenants';
 
 -- ---------------------------------------------------------------------------
 -- Application access: roles that get privileges in every tenant
@@ -281,6 +331,9 @@ CREATE TABLE tenancy.tenant_access (
 );
 COMMENT ON TABLE tenancy.tenant_access IS
     'pg_tenancy: roles granted access to every tenant by grant_tenant_access()';
+COMMENT ON COLUMN tenancy.tenant_access.role_name IS 'The role given access, by name';
+COMMENT ON COLUMN tenancy.tenant_access.privileges IS 'The table privileges it has in every tenant';
+COMMENT ON COLUMN tenancy.tenant_access.declared_at IS 'When grant_tenant_access() declared it';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_access', '');
 
 -- No SET clause on the procedures: it would make every CALL atomic, and they
@@ -337,9 +390,21 @@ LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oi
 LEFT JOIN pg_catalog.pg_class AS toast ON toast.oid OPERATOR(pg_catalog.=) c.reltoastrelid
 LEFT JOIN pg_catalog.pg_index AS toast_key ON toast_key.indrelid OPERATOR(pg_catalog.=) toast.oid
 LEFT JOIN pg_catalog.pg_class AS toast_index ON toast_index.oid OPERATOR(pg_catalog.=) toast_key.indexrelid
+WHERE tenancy._library_loaded()
 GROUP BY registered.tenant;
 COMMENT ON VIEW tenancy.tenant_usage IS
     'Per tenant: bytes on disk, relations, live rows and activity since the statistics were last reset';
+COMMENT ON COLUMN tenancy.tenant_usage.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenant_usage.bytes IS 'Bytes on disk of its tables, indexes, sequences and TOAST';
+COMMENT ON COLUMN tenancy.tenant_usage.relations IS 'How many relations its schema holds';
+COMMENT ON COLUMN tenancy.tenant_usage.live_rows IS 'Live rows of its tables, as the statistics estimate them';
+COMMENT ON COLUMN tenancy.tenant_usage.seq_scans IS 'Sequential scans of its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.index_scans IS 'Index scans of its indexes';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_inserted IS 'Rows inserted into its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_updated IS 'Rows updated in its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.rows_deleted IS 'Rows deleted from its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.last_vacuum IS 'The latest vacuum (manual or auto) of any of its tables';
+COMMENT ON COLUMN tenancy.tenant_usage.last_analyze IS 'The latest analyze (manual or auto) of any of its tables';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -353,6 +418,8 @@ LANGUAGE C
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_sql_drop';
+COMMENT ON FUNCTION tenancy._on_sql_drop() IS
+    'Internal to pg_tenancy: event trigger unregistering dropped tenant schemas and managed tables, refusing to drop a template column';
 
 CREATE FUNCTION tenancy._on_ddl_command_end()
 RETURNS event_trigger
@@ -360,6 +427,8 @@ LANGUAGE C
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_on_ddl_command_end';
+COMMENT ON FUNCTION tenancy._on_ddl_command_end() IS
+    'Internal to pg_tenancy: event trigger following renamed tenant schemas and template columns';
 
 -- DROP TYPE, DROP DOMAIN and DROP FUNCTION ... CASCADE can drop a managed
 -- table (a typed table, CREATE TABLE ... OF) or a template column.
@@ -371,6 +440,11 @@ CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
 CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION tenancy._on_ddl_command_end();
+
+COMMENT ON EVENT TRIGGER tenancy_sql_drop IS
+    'pg_tenancy: keeps the registry true when tenant schemas or managed tables are dropped by hand';
+COMMENT ON EVENT TRIGGER tenancy_ddl_command_end IS
+    'pg_tenancy: keeps the registry true when tenant schemas or template columns are renamed by hand';
 
 -- ---------------------------------------------------------------------------
 -- Privileges: only the read-only surface is PUBLIC's
@@ -387,6 +461,7 @@ GRANT EXECUTE ON FUNCTION tenancy._applied_migrations(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._tenant_states(boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._version_states(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._library_loaded() TO PUBLIC;
 GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 -- Tenant names are visible in pg_namespace to everyone already; last_error
 -- is not PUBLIC's (it may quote a tenant's data): the tenants view shows it

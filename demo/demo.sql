@@ -50,9 +50,15 @@ SELECT tenancy.create_tenant('pg_secret');
 SELECT tenancy.create_tenant('organisation_with_a_name_far_too_long_to_fit_into_sixty_three_bytes');
 
 \echo '== a new migration, applied to every tenant with one commit per tenant'
+\echo '   (register_migration says added, changed or unchanged; migrate_all reports its progress in NOTICEs)'
 SELECT tenancy.register_migration(20240101000003, 'add_due_date', 'ALTER TABLE tasks ADD due_date date');
+SET client_min_messages = notice;
 CALL tenancy.migrate_all();
+SET client_min_messages = warning;
 SELECT tenant, version, name, state FROM tenancy.migration_status('org_2');
 
 \echo '== all_tenants(), what an AshPostgres repo''s all_tenants/0 returns'
 SELECT * FROM tenancy.all_tenants();
+
+\echo '== the settings, loaded with the extension''s library'
+SHOW tenancy.tenant_name_pattern;

@@ -6,6 +6,9 @@ packages=(
     make g++ clang-14 libfmt-dev libgtest-dev
     postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl postgresql-contrib
+    # the Debian package (scripts/test-package.sh): dpkg-buildpackage, debhelper,
+    # pg_buildext and its debhelper sequence, fakeroot
+    dpkg-dev debhelper fakeroot postgresql-server-dev-all binutils
 )
 
 missing=()

@@ -2,7 +2,9 @@
 # Runs every test: the unit tests (GoogleTest, no server), then the server
 # tests (pg_regress, pgTAP, isolation, psql suites) against a throwaway
 # cluster of each supported PostgreSQL that can be had here: Debian's 15, and
-# 18 from ../shared/pg (installed into /opt/pg/18 when its tarball is there).
+# 18 from ../shared/pg (installed into /opt/pg/18 when its tarball is there);
+# then the Debian package check (scripts/test-package.sh: build, install, the
+# server tests against the installed package, remove).
 # Installs what it needs. TENANCY_PG_VERSIONS="15" limits the versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +45,16 @@ for version in ${TENANCY_PG_VERSIONS:-15 18}; do
     fi
 done
 
+echo "== Debian package postgresql-15-pg-tenancy"
+package_result=passed
+package_status=0
+scripts/test-package.sh || package_status=$?
+case $package_status in
+    0) ;;
+    77) package_result=SKIPPED ;;
+    *) package_result=FAILED ;;
+esac
+
 echo "PostgreSQL versions: $versions_passed passed, $versions_failed failed, $versions_skipped skipped"
-[ "$versions_failed" -eq 0 ] && [ "$versions_passed" -gt 0 ]
+echo "Debian package: $package_result"
+[ "$versions_failed" -eq 0 ] && [ "$versions_passed" -gt 0 ] && [ "$package_result" != FAILED ]

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "arguments.hpp"
+#include "compat.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
@@ -120,7 +121,7 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
     Snapshot snapshot = RegisterSnapshot(mode == ReadMode::for_query && ActiveSnapshotSet()
                                              ? GetActiveSnapshot()
                                              : GetLatestSnapshot());
-    TableScanDesc table_scan = table_beginscan(table.relation, snapshot, 0, nullptr);
+    TableScanDesc table_scan = tenancy_table_beginscan(table.relation, snapshot, 0, nullptr);
     TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
     while (table_scan_getnextslot(table_scan, ForwardScanDirection, slot)) {
         bool version_null = false;

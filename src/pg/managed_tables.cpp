@@ -356,9 +356,9 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
                 {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
                  on_update ? "true" : "false", on_delete});
         }
-        if (fill) backfill(table, names, name_template);
+        int backfilled = fill ? backfill(table, names, name_template) : 0;
         spi::finish();
-        return Datum(0);
+        return Int32GetDatum(backfilled);
     });
 }
 
@@ -418,7 +418,7 @@ Datum tenancy_managed_row_trigger(PG_FUNCTION_ARGS) {
                 on_delete(relation, trigger->tg_trigtuple, *managed);
         }
         spi::finish();
-        return PointerGetDatum(nullptr);
+        return (Datum) 0;  // an AFTER trigger's result is ignored
     });
 }
 

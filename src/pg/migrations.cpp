@@ -34,9 +34,11 @@ Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
         migration.down_sql = text_argument(fcinfo, 3);
 
         spi::connect();
-        register_migration(migration);
+        Registration registration = register_migration(migration);
         spi::finish();
-        return Datum(0);
+        return text_datum(registration == Registration::added     ? "added"
+                          : registration == Registration::changed ? "changed"
+                                                                  : "unchanged");
     });
 }
 

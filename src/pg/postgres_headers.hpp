@@ -5,6 +5,11 @@
 // extern "C". Include this header last.
 #pragma once
 
+// fmt is compiled header-only (FMT_HEADER_ONLY): its inline definitions call
+// std::fprintf and friends, which PostgreSQL's port.h turns into macros. Parse
+// them first, whichever order a file includes its headers in.
+#include <fmt/format.h>
+
 extern "C" {
 #include "postgres.h"
 
@@ -27,6 +32,7 @@ extern "C" {
 #include "parser/scansup.h"
 #include "regex/regex.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"  // max_locks_per_xact (lmgr.h stops including it in 19)
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"

@@ -71,6 +71,10 @@ if [ ${#old_scripts[@]} -eq 0 ]; then
     exit 0
 fi
 
+# The old install scripts go into the installation for this test only (an
+# installed package's directory included): never leave one behind.
+trap 'for script in "${old_scripts[@]}"; do rm -f "$extension_dir/$(basename "$script")"; done' EXIT
+
 fresh_database
 fresh_objects=$(extension_objects)
 
@@ -90,13 +94,25 @@ for old_script in "${old_scripts[@]}"; do
     SELECT tenancy.create_tenant('standalone');
     SELECT tenancy.create_tenant('broken');
     SELECT tenancy.rollback('broken', 1);
-    CREATE TABLE broken.tasks (id int);"
+    CREATE TABLE broken.tasks (id int);
+    DROP ROLE IF EXISTS tenancy_upgrade_admin;
+    CREATE ROLE tenancy_upgrade_admin;
+    GRANT EXECUTE ON FUNCTION tenancy.register_migration(bigint, text, text, text) TO tenancy_upgrade_admin;
+    GRANT EXECUTE ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean)
+        TO tenancy_upgrade_admin WITH GRANT OPTION;"
     # A tenant whose last migration attempt failed keeps its last_error.
     psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" >/dev/null 2>&1
     check "$old: the failed tenant has its last_error before the update" "42P07" \
         "SELECT left(last_error, 5) FROM tenancy.tenant_registry WHERE tenant = 'broken'"
 
-    run_sql "ALTER EXTENSION pg_tenancy UPDATE"
+    update_output=$(psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -c "ALTER EXTENSION pg_tenancy UPDATE" 2>&1)
+    check_output "$old to $current: the update names the grants on re-created functions to make again" \
+        "GRANT EXECUTE ON FUNCTION tenancy\.register_migration\(version bigint, name text, up_sql text, down_sql text\) TO tenancy_upgrade_admin;" \
+        "$update_output"
+    check_output "$old to $current: grant options included" \
+        "GRANT EXECUTE ON FUNCTION tenancy\.manage_tenant\(.*\) TO tenancy_upgrade_admin WITH GRANT OPTION;" \
+        "$update_output"
+    run_sql "DROP ROLE tenancy_upgrade_admin"
     check "$old to $current: the extension is at $current" "$current" \
         "SELECT extversion FROM pg_extension WHERE extname = 'pg_tenancy'"
     check "$old to $current: the tenants are kept" "broken,org_1,org_2,standalone" \
