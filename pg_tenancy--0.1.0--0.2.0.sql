@@ -331,3 +331,9 @@ COMMENT ON COLUMN tenancy.tenant_usage.rows_updated IS 'Rows updated in its tabl
 COMMENT ON COLUMN tenancy.tenant_usage.rows_deleted IS 'Rows deleted from its tables';
 COMMENT ON COLUMN tenancy.tenant_usage.last_vacuum IS 'The latest vacuum (manual or auto) of any of its tables';
 COMMENT ON COLUMN tenancy.tenant_usage.last_analyze IS 'The latest analyze (manual or auto) of any of its tables';
+
+-- Comments on the status readers
+COMMENT ON FUNCTION tenancy._tenant_states(boolean) IS
+    'Internal to pg_tenancy: the rows of tenancy.tenants (only_pending: only tenants with migrations pending), one pass over the registry';
+COMMENT ON FUNCTION tenancy._version_states(text) IS
+    'Internal to pg_tenancy: the rows of tenancy.migration_states, for every tenant or one';

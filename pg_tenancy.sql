@@ -107,6 +107,8 @@ RETURNS TABLE (tenant text, created_at timestamptz, version bigint, pending inte
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_tenant_states';
+COMMENT ON FUNCTION tenancy._tenant_states(boolean) IS
+    'Internal to pg_tenancy: the rows of tenancy.tenants (only_pending: only tenants with migrations pending), one pass over the registry';
 
 CREATE FUNCTION tenancy._version_states(tenant_name text DEFAULT NULL)
 RETURNS TABLE (tenant text, version bigint, name text, state text,
@@ -114,6 +116,8 @@ RETURNS TABLE (tenant text, version bigint, name text, state text,
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_version_states';
+COMMENT ON FUNCTION tenancy._version_states(text) IS
+    'Internal to pg_tenancy: the rows of tenancy.migration_states, for every tenant or one';
 
 -- ---------------------------------------------------------------------------
 -- Tenant lifecycle
