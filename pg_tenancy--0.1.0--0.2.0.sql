@@ -45,40 +45,6 @@ AS 'MODULE_PATHNAME', 'tenancy_relation_bytes';
 COMMENT ON FUNCTION tenancy._relation_bytes(oid, oid, "char") IS
     'Internal to pg_tenancy: a relation''s bytes on disk from its pg_class columns, without opening it';
 
--- Per tenant: its size on disk (tables, indexes, sequences, TOAST), its
--- relations, and its activity since the statistics were last reset, summed
--- over its relations. Sizes come from the files, not from opening each
--- relation, so reading it leaves no relation cache behind.
-CREATE VIEW tenancy.tenant_usage AS
-SELECT registered.tenant,
-       coalesce(pg_catalog.sum(
-           coalesce(tenancy._relation_bytes(c.relfilenode, c.reltablespace, c.relpersistence), 0)
-           OPERATOR(pg_catalog.+) coalesce(tenancy._relation_bytes(toast.relfilenode, toast.reltablespace, toast.relpersistence), 0)
-           OPERATOR(pg_catalog.+) coalesce(tenancy._relation_bytes(toast_index.relfilenode, toast_index.reltablespace, toast_index.relpersistence), 0)
-       ), 0) AS bytes,
-       pg_catalog.count(c.oid)::integer AS relations,
-       pg_catalog.sum(pg_catalog.pg_stat_get_live_tuples(c.oid))
-           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}')) AS live_rows,
-       pg_catalog.sum(pg_catalog.pg_stat_get_numscans(c.oid))
-           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,m}')) AS seq_scans,
-       pg_catalog.sum(pg_catalog.pg_stat_get_numscans(c.oid))
-           FILTER (WHERE c.relkind OPERATOR(pg_catalog.=) 'i') AS index_scans,
-       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_inserted(c.oid)) AS rows_inserted,
-       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_updated(c.oid)) AS rows_updated,
-       pg_catalog.sum(pg_catalog.pg_stat_get_tuples_deleted(c.oid)) AS rows_deleted,
-       pg_catalog.max(GREATEST(pg_catalog.pg_stat_get_last_vacuum_time(c.oid),
-                               pg_catalog.pg_stat_get_last_autovacuum_time(c.oid))) AS last_vacuum,
-       pg_catalog.max(GREATEST(pg_catalog.pg_stat_get_last_analyze_time(c.oid),
-                               pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid))) AS last_analyze
-FROM tenancy.tenant_registry AS registered
-LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) registered.tenant
-LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid
-LEFT JOIN pg_catalog.pg_class AS toast ON toast.oid OPERATOR(pg_catalog.=) c.reltoastrelid
-LEFT JOIN pg_catalog.pg_index AS toast_key ON toast_key.indrelid OPERATOR(pg_catalog.=) toast.oid
-LEFT JOIN pg_catalog.pg_class AS toast_index ON toast_index.oid OPERATOR(pg_catalog.=) toast_key.indexrelid
-GROUP BY registered.tenant;
-COMMENT ON VIEW tenancy.tenant_usage IS
-    'Per tenant: bytes on disk, relations, live rows and activity since the statistics were last reset';
 REVOKE ALL ON FUNCTION tenancy._relation_bytes(oid, oid, "char") FROM PUBLIC;
 
 -- Trust: tenant lifecycle, registry and managed tables
@@ -287,7 +253,12 @@ COMMENT ON FUNCTION tenancy._library_loaded() IS
 REVOKE ALL ON FUNCTION tenancy._library_loaded() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._library_loaded() TO PUBLIC;
 
-CREATE OR REPLACE VIEW tenancy.tenant_usage AS
+-- (tenant_usage is made here, once _library_loaded() exists.)
+-- Per tenant: its size on disk (tables, indexes, sequences, TOAST), its
+-- relations, and its activity since the statistics were last reset, summed
+-- over its relations. Sizes come from the files, not from opening each
+-- relation, so reading it leaves no relation cache behind.
+CREATE VIEW tenancy.tenant_usage AS
 SELECT registered.tenant,
        coalesce(pg_catalog.sum(
            coalesce(tenancy._relation_bytes(c.relfilenode, c.reltablespace, c.relpersistence), 0)
@@ -316,6 +287,8 @@ LEFT JOIN pg_catalog.pg_index AS toast_key ON toast_key.indrelid OPERATOR(pg_cat
 LEFT JOIN pg_catalog.pg_class AS toast_index ON toast_index.oid OPERATOR(pg_catalog.=) toast_key.indexrelid
 WHERE tenancy._library_loaded()
 GROUP BY registered.tenant;
+COMMENT ON VIEW tenancy.tenant_usage IS
+    'Per tenant: bytes on disk, relations, live rows and activity since the statistics were last reset';
 
 COMMENT ON COLUMN tenancy.tenant_access.role_name IS 'The role given access, by name';
 COMMENT ON COLUMN tenancy.tenant_access.privileges IS 'The table privileges it has in every tenant';
