@@ -23,6 +23,7 @@
 #include "own_ddl.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
+#include "settings.hpp"
 #include "spi.hpp"
 #include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
@@ -362,7 +363,7 @@ void launch_pool_worker(Oid role);
 void start_requested_pool_worker(bool committed) {
     Oid role = pool::refill_role;
     pool::refill_role = InvalidOid;
-    if (committed && OidIsValid(role)) launch_pool_worker(role);
+    if (committed && OidIsValid(role) && pool_refill_worker()) launch_pool_worker(role);
 }
 
 }  // namespace tenancy::pg

@@ -9,6 +9,7 @@ namespace {
 char* tenant_name_pattern_value = nullptr;
 char* reserved_names_value = nullptr;
 char* tenant_migrations_path_value = nullptr;
+bool pool_refill_worker_value = true;
 
 constexpr const char* default_tenant_name_pattern = "^[A-Za-z0-9_-]+$";
 
@@ -51,6 +52,10 @@ void define_settings() {
     DefineCustomStringVariable(
         "tenancy.reserved_names", "Comma-separated names no tenant may take.", nullptr,
         &reserved_names_value, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "tenancy.pool_refill_worker",
+        "Starts a background worker that refills the tenant pools after a transaction took a spare.",
+        nullptr, &pool_refill_worker_value, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else
@@ -61,6 +66,7 @@ void define_settings() {
 const char* tenant_name_pattern() {
     return tenant_name_pattern_value ? tenant_name_pattern_value : default_tenant_name_pattern;
 }
+bool pool_refill_worker() { return pool_refill_worker_value; }
 const char* reserved_names() { return reserved_names_value ? reserved_names_value : ""; }
 const char* tenant_migrations_path() {
     return tenant_migrations_path_value ? tenant_migrations_path_value : "";

@@ -9,5 +9,7 @@ void define_settings();
 const char* tenant_name_pattern();
 const char* reserved_names();
 const char* tenant_migrations_path();
+// tenancy.pool_refill_worker: whether a take starts the pool's background refill.
+bool pool_refill_worker();
 
 }  // namespace tenancy::pg
