@@ -260,8 +260,14 @@ std::optional<std::string> unusable_reason(Oid owner, Oid managed_table) {
 
 bool take_spare(const std::string& tenant, Oid owner, Oid managed_table) {
     if (!pools_installed()) return false;
-    if (placeholder_migration()) return false;
-    std::vector<Migration> registered = registered_migrations();
+    std::vector<Migration> registered;
+    {
+        // The registry's reads as its owner: a caller without SELECT on
+        // migration_registry gets the error it would get without a pool.
+        registry::AsRegistryOwner as_owner;
+        if (placeholder_migration()) return false;
+        registered = registered_migrations();
+    }
     std::vector<std::string> skipped;
     // A few tries: a spare behind on migrations (migrate_all has not reached
     // it yet) stays for migrate_all; each try locks one more registry row.
