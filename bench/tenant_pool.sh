@@ -25,6 +25,7 @@ DROP ROLE IF EXISTS bench_unpooled;
 CREATE ROLE bench_pooled;
 CREATE ROLE bench_unpooled;
 GRANT CREATE ON DATABASE $db TO bench_pooled, bench_unpooled;
+GRANT SELECT ON tenancy.migration_registry TO bench_pooled, bench_unpooled;
 GRANT EXECUTE ON FUNCTION tenancy.create_tenant(text, boolean), tenancy.set_tenant_pool(integer)
     TO bench_pooled, bench_unpooled;
 SET ROLE bench_pooled;
@@ -39,6 +40,8 @@ SQL
 fill_start=$(date +%s.%N)
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CALL tenancy.refill_tenant_pool()"
 fill_seconds=$(echo "$(date +%s.%N) - $fill_start" | bc)
+ready=$(psql -X -A -t -d "$db" -c "SELECT string_agg(owner || coalesce(' ' || managed_table, '') || ': ' || ready || ' of ' || target || coalesce(' (' || reason || ')', ''), ', ') FROM tenancy.tenant_pools_status")
+echo "pools filled in ${fill_seconds}s: $ready"
 psql -X -q -d "$db" -c CHECKPOINT
 
 script=$(mktemp)
@@ -62,7 +65,7 @@ rm -f "$script"
 pooled=$(psql -X -A -t -d "$db" -c "$(median_sql bench pooled 'tenant > 2')")
 unpooled=$(psql -X -A -t -d "$db" -c "$(median_sql bench unpooled 'tenant > 2')")
 ratio=$(psql -X -A -t -d "$db" -c "SELECT round($pooled / $unpooled, 4)")
-echo "create_tenant (pagila, $((tenants - 2)) tenants per arm, interleaved): median ${pooled}s from a pool of 50 vs ${unpooled}s without: ratio ${ratio} = 1/$(psql -X -A -t -d "$db" -c "SELECT round($unpooled / $pooled)") (target <= 1/30); filling the pool took ${fill_seconds}s"
+echo "create_tenant (pagila, $((tenants - 2)) tenants per arm, interleaved): median ${pooled}s from a pool of 50 vs ${unpooled}s without: ratio ${ratio} = 1/$(psql -X -A -t -d "$db" -c "SELECT round($unpooled / $pooled)") (target <= 1/30)"
 
 run_inserts() {  # ARM: pgbench against organizations_ARM; prints tps
     local workload output

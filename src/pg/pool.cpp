@@ -58,7 +58,8 @@ std::optional<std::string> placeholder_migration() {
 // Something in the spare's schema that holds the schema's name as text, and
 // so would keep naming the spare after the rename: a function's body or SET
 // clause (SET search_path FROM CURRENT while migrating), a column default, a
-// check constraint, a view, a trigger's arguments. Deparsed with search_path
+// check constraint, a view, a trigger's arguments (its definition names
+// its table qualified whatever search_path says). Deparsed with search_path
 // set to the spare, so references by OID (a serial's nextval('seq'::regclass),
 // a view's tables) print unqualified and only names kept as text show.
 std::optional<std::string> name_tie(const std::string& spare) {
@@ -69,36 +70,42 @@ std::optional<std::string> name_tie(const std::string& spare) {
                           GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
+    // Each deparse is behind a CASE on the schema, so that only the spare's
+    // own objects are deparsed, whatever order the planner filters in.
     spi::Value found = spi::query_value(
         "WITH n AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1) "
         "SELECT what FROM ("
         "SELECT 'function ' OPERATOR(pg_catalog.||) p.proname AS what FROM pg_catalog.pg_proc AS p, n "
-        "WHERE p.pronamespace OPERATOR(pg_catalog.=) n.oid "
-        "AND (pg_catalog.strpos(p.prosrc, $1) OPERATOR(pg_catalog.>) 0 "
+        "WHERE CASE WHEN p.pronamespace OPERATOR(pg_catalog.=) n.oid "
+        "THEN pg_catalog.strpos(p.prosrc, $1) OPERATOR(pg_catalog.>) 0 "
         "OR pg_catalog.strpos(COALESCE(pg_catalog.array_to_string(p.proconfig, ' '), ''), $1) "
-        "OPERATOR(pg_catalog.>) 0) "
+        "OPERATOR(pg_catalog.>) 0 ELSE false END "
         "UNION ALL "
         "SELECT 'default of column ' OPERATOR(pg_catalog.||) a.attname OPERATOR(pg_catalog.||) ' of ' "
         "OPERATOR(pg_catalog.||) c.relname FROM pg_catalog.pg_attrdef AS d "
         "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) d.adrelid "
         "JOIN pg_catalog.pg_attribute AS a ON a.attrelid OPERATOR(pg_catalog.=) d.adrelid "
         "AND a.attnum OPERATOR(pg_catalog.=) d.adnum, n "
-        "WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid "
-        "AND pg_catalog.strpos(pg_catalog.pg_get_expr(d.adbin, d.adrelid), $1) OPERATOR(pg_catalog.>) 0 "
+        "WHERE CASE WHEN c.relnamespace OPERATOR(pg_catalog.=) n.oid "
+        "THEN pg_catalog.strpos(pg_catalog.pg_get_expr(d.adbin, d.adrelid), $1) OPERATOR(pg_catalog.>) 0 "
+        "ELSE false END "
         "UNION ALL "
         "SELECT 'constraint ' OPERATOR(pg_catalog.||) co.conname FROM pg_catalog.pg_constraint AS co, n "
-        "WHERE co.connamespace OPERATOR(pg_catalog.=) n.oid AND co.contype OPERATOR(pg_catalog.=) 'c' "
-        "AND pg_catalog.strpos(pg_catalog.pg_get_constraintdef(co.oid), $1) OPERATOR(pg_catalog.>) 0 "
+        "WHERE CASE WHEN co.connamespace OPERATOR(pg_catalog.=) n.oid AND co.contype OPERATOR(pg_catalog.=) 'c' "
+        "THEN pg_catalog.strpos(pg_catalog.pg_get_constraintdef(co.oid), $1) OPERATOR(pg_catalog.>) 0 "
+        "ELSE false END "
         "UNION ALL "
         "SELECT 'view ' OPERATOR(pg_catalog.||) c.relname FROM pg_catalog.pg_class AS c, n "
-        "WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid "
+        "WHERE CASE WHEN c.relnamespace OPERATOR(pg_catalog.=) n.oid "
         "AND c.relkind OPERATOR(pg_catalog.=) ANY (CAST('{v,m}' AS pg_catalog.\"char\"[])) "
-        "AND pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), $1) OPERATOR(pg_catalog.>) 0 "
+        "THEN pg_catalog.strpos(pg_catalog.pg_get_viewdef(c.oid), $1) OPERATOR(pg_catalog.>) 0 "
+        "ELSE false END "
         "UNION ALL "
         "SELECT 'trigger ' OPERATOR(pg_catalog.||) t.tgname FROM pg_catalog.pg_trigger AS t "
         "JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid, n "
-        "WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid AND NOT t.tgisinternal "
-        "AND pg_catalog.strpos(pg_catalog.pg_get_triggerdef(t.oid), $1) OPERATOR(pg_catalog.>) 0"
+        "WHERE CASE WHEN c.relnamespace OPERATOR(pg_catalog.=) n.oid AND NOT t.tgisinternal "
+        "THEN pg_catalog.strpos(pg_catalog.encode(t.tgargs, 'escape'), $1) OPERATOR(pg_catalog.>) 0 "
+        "ELSE false END"
         ") AS tied LIMIT 1",
         {spare});
     call_postgres([&] { AtEOXact_GUC(true, nest_level); });
@@ -242,6 +249,9 @@ void refuse_spare(const std::string& tenant, const char* action) {
 }
 
 std::optional<std::string> unusable_reason(Oid owner, Oid managed_table) {
+    // Read as the registry's owner: the status view is PUBLIC's, the
+    // migrations' text is not.
+    registry::AsRegistryOwner as_owner;
     if (std::optional<std::string> version = placeholder_migration())
         return fmt::format("migration {} holds @tenant@, which writes each tenant's name into it",
                            *version);
