@@ -42,7 +42,8 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CALL tenancy.refill_tenant_pool()"
 fill_seconds=$(echo "$(date +%s.%N) - $fill_start" | bc)
 ready=$(psql -X -A -t -d "$db" -c "SELECT string_agg(owner || coalesce(' ' || managed_table, '') || ': ' || ready || ' of ' || target || coalesce(' (' || reason || ')', ''), ', ') FROM tenancy.tenant_pools_status")
 echo "pools filled in ${fill_seconds}s: $ready"
-psql -X -q -d "$db" -c CHECKPOINT
+psql -X -q -d "$db" -c "CREATE TABLE bench_spare_oids AS SELECT n.oid FROM tenancy.tenant_registry AS r
+                         JOIN pg_namespace AS n ON n.nspname = r.tenant WHERE r.spare" -c CHECKPOINT
 
 script=$(mktemp)
 {
@@ -61,6 +62,9 @@ script=$(mktemp)
 psql -X -q -d "$db" -f "$script" >/dev/null
 rm -f "$script"
 
+taken=$(psql -X -A -t -d "$db" -c "SELECT count(*) FROM bench_spare_oids AS s JOIN pg_namespace AS n ON n.oid = s.oid
+                                   WHERE n.nspname LIKE 'pooled\_tenant\_%'")
+echo "create_tenant: $taken of $tenants pooled tenants were spares"
 # The first two tenants of each arm warm the caches and are left out.
 pooled=$(psql -X -A -t -d "$db" -c "$(median_sql bench pooled 'tenant > 2')")
 unpooled=$(psql -X -A -t -d "$db" -c "$(median_sql bench unpooled 'tenant > 2')")

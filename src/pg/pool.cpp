@@ -28,6 +28,11 @@
 #include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
 
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "postmaster/bgworker.h"
+}
+
 namespace tenancy::pg::pool {
 
 namespace {
@@ -367,7 +372,20 @@ bool refill_one() {
 }
 
 void request_refill() {
-    refill_role = call_postgres([] { return GetUserId(); });
+    // The worker connects as the current role, which may lack LOGIN (a role
+    // reached by SET ROLE): then as the session's role, who logged in and
+    // may act for what the current role may. PostgreSQL 17+ lets a worker
+    // connect as a role without LOGIN.
+    refill_role = call_postgres([] {
+        Oid role = GetUserId();
+#ifndef BGWORKER_BYPASS_ROLELOGINCHECK
+        HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
+        bool can_login = HeapTupleIsValid(tuple) && reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple))->rolcanlogin;
+        if (HeapTupleIsValid(tuple)) ReleaseSysCache(tuple);
+        if (!can_login) role = GetSessionUserId();
+#endif
+        return role;
+    });
 }
 
 }  // namespace tenancy::pg::pool

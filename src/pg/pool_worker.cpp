@@ -89,7 +89,11 @@ void tenancy_pool_worker_main(Datum main_arg) {
     Oid database;
     memcpy(&database, MyBgworkerEntry->bgw_extra, sizeof(Oid));
     BackgroundWorkerUnblockSignals();
+#ifdef BGWORKER_BYPASS_ROLELOGINCHECK
+    BackgroundWorkerInitializeConnectionByOid(database, role, BGWORKER_BYPASS_ROLELOGINCHECK);
+#else
     BackgroundWorkerInitializeConnectionByOid(database, role, 0);
+#endif
 
     // One spare per transaction; bounded, so that a pool whose spares are
     // dropped as fast as they are made does not keep the worker forever.
