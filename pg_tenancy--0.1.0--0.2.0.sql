@@ -92,6 +92,7 @@ CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
 
 -- Pools of ready tenants (issue 12)
 ALTER TABLE tenancy.tenant_registry ADD COLUMN spare boolean NOT NULL DEFAULT false;
+ALTER TABLE tenancy.tenant_registry ADD COLUMN spare_checked_version bigint;
 
 CREATE OR REPLACE FUNCTION tenancy.all_tenants()
 RETURNS SETOF text

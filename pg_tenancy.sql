@@ -14,13 +14,16 @@
 -- wherever order matters, so the order never depends on the database locale.
 -- managed_by: the managed table whose rows made (or adopted) the tenant; only
 -- those tenants do its UPDATE and DELETE triggers rename and drop.
--- spare: a spare of a tenant pool (tenancy.tenant_pools), not yet a tenant.
+-- spare: a spare of a tenant pool (tenancy.tenant_pools), not yet a tenant;
+-- spare_checked_version: its highest applied version when it was last found
+-- to hold its own name nowhere (a take checks again after it changes).
 CREATE TABLE tenancy.tenant_registry (
     tenant     text PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_error text,
     managed_by regclass,
-    spare      boolean NOT NULL DEFAULT false
+    spare      boolean NOT NULL DEFAULT false,
+    spare_checked_version bigint
 );
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_registry', '');

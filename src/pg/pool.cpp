@@ -133,10 +133,34 @@ std::optional<std::string> claim(Oid owner, Oid managed_table, const std::vector
         {oid_text(owner), oid_text(managed_table), skipped_literal});
 }
 
-bool is_current(const std::string& spare, const std::vector<Migration>& registered) {
+// Whether the spare is at the current version; highest is set to its
+// highest applied version.
+bool is_current(const std::string& spare, const std::vector<Migration>& registered,
+                std::int64_t& highest) {
     std::vector<AppliedMigration> rows;
     if (read_applied_migrations(spare, ReadMode::for_update, rows) != TenantTable::present) return false;
-    return core::plan_migrate(registered_versions(registered), versions_of(rows), std::nullopt).empty();
+    std::set<std::int64_t> versions = versions_of(rows);
+    highest = versions.empty() ? 0 : *versions.rbegin();
+    return core::plan_migrate(registered_versions(registered), versions, std::nullopt).empty();
+}
+
+// The spare's highest applied version when it was last found free of its
+// name (nullopt: never).
+std::optional<std::int64_t> checked_version(const std::string& spare) {
+    spi::Value version = spi::query_value(
+        "SELECT CAST(spare_checked_version AS pg_catalog.text) FROM tenancy.tenant_registry "
+        "WHERE tenant OPERATOR(pg_catalog.=) $1",
+        {spare});
+    if (!version) return std::nullopt;
+    return std::stoll(*version);
+}
+
+// The highest applied version of a spare just migrated.
+std::int64_t highest_applied(const std::string& spare) {
+    std::vector<AppliedMigration> rows;
+    read_applied_migrations(spare, ReadMode::for_update, rows);
+    std::set<std::int64_t> versions = versions_of(rows);
+    return versions.empty() ? 0 : *versions.rbegin();
 }
 
 std::string new_spare_name() {
@@ -166,8 +190,14 @@ void make_spare(Oid owner, Oid managed_table) {
     schema_migrations::ensure_table(spare);
     migrate_tenant(spare, registered_migrations(), std::nullopt);
     grant_declared_access(spare);
-    if (std::optional<std::string> tie = name_tie(spare))
+    if (std::optional<std::string> tie = name_tie(spare)) {
         registry::set_last_error(spare, name_tie_marker + *tie);
+    } else {
+        registry::AsRegistryOwner as_owner;
+        spi::execute("UPDATE tenancy.tenant_registry SET spare_checked_version = CAST($2 AS pg_catalog.int8) "
+                     "WHERE tenant OPERATOR(pg_catalog.=) $1",
+                     {spare, std::to_string(highest_applied(spare))});
+    }
 }
 
 struct Pool {
@@ -290,7 +320,12 @@ bool take_spare(const std::string& tenant, Oid owner, Oid managed_table) {
         std::optional<std::string> spare = claim(owner, managed_table, skipped);
         if (!spare) return false;
         registry::lock_tenant(*spare);
-        if (!is_current(*spare, registered) || name_tie(*spare)) {
+        std::int64_t highest = 0;
+        // The name check is costly (it deparses the spare's objects); it
+        // was done when the spare was made, and is done again only when a
+        // migration has been applied to it since.
+        if (!is_current(*spare, registered, highest) ||
+            (checked_version(*spare) != highest && name_tie(*spare))) {
             skipped.push_back(*spare);
             continue;
         }
@@ -302,7 +337,8 @@ bool take_spare(const std::string& tenant, Oid owner, Oid managed_table) {
         {
             registry::AsRegistryOwner as_owner;
             spi::execute("UPDATE tenancy.tenant_registry "
-                         "SET tenant = $2, spare = false, created_at = pg_catalog.now() "
+                         "SET tenant = $2, spare = false, spare_checked_version = NULL, "
+                         "created_at = pg_catalog.now() "
                          "WHERE tenant OPERATOR(pg_catalog.=) $1",
                          {*spare, tenant});
         }

@@ -89,7 +89,12 @@ run_sql "DELETE FROM tenancy.migration_registry WHERE version = 3"
 # while migrating) is never taken, and the status says why.
 run_sql "SELECT tenancy.register_migration(4, 'pinned_function',
     'CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path FROM CURRENT AS ''SELECT 1''');
-CALL tenancy.migrate_all();
+CALL tenancy.migrate_all();"
+spares_before=$(value_of "$SPARES")
+run_sql "SELECT tenancy.create_tenant('pinned_later')"
+check "a take checks again a spare migrated since it was checked, and does not take it once it holds its name" \
+    "$spares_before" "$SPARES"
+run_sql "SELECT tenancy.drop_tenant('pinned_later');
 SELECT tenancy.set_tenant_pool(0);
 CALL tenancy.refill_tenant_pool();
 SELECT tenancy.set_tenant_pool(1);
