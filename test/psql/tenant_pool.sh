@@ -125,6 +125,8 @@ check "a managed table's pool makes spares owned by the table's owner" "2" \
      WHERE r.spare AND n.nspowner = 'pool_table_owner'::regrole AND r.managed_by = 'public.organizations'::regclass"
 check "the status lists the table's pool with the table's owner" "pool_table_owner|organizations|2|2" \
     "SELECT concat_ws('|', owner, managed_table, target, ready) FROM tenancy.tenant_pools_status WHERE managed_table IS NOT NULL"
+check_sqlstate "manage_tenant with a negative pool is refused" "22023" \
+    "SELECT tenancy.manage_tenant('public.organizations', ARRAY['org_', ':id'], pool => -1)"
 taken=$(value_of "SELECT string_agg(n.oid::text, ',') FROM tenancy.tenant_registry AS r
                   JOIN pg_namespace AS n ON n.nspname = r.tenant WHERE r.spare")
 run_sql "INSERT INTO public.organizations VALUES (1)"
