@@ -14,11 +14,16 @@
 -- wherever order matters, so the order never depends on the database locale.
 -- managed_by: the managed table whose rows made (or adopted) the tenant; only
 -- those tenants do its UPDATE and DELETE triggers rename and drop.
+-- spare: a spare of a tenant pool (tenancy.tenant_pools), not yet a tenant;
+-- spare_checked_version: its highest applied version when it was last found
+-- to hold its own name nowhere (a take checks again after it changes).
 CREATE TABLE tenancy.tenant_registry (
     tenant     text PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_error text,
-    managed_by regclass
+    managed_by regclass,
+    spare      boolean NOT NULL DEFAULT false,
+    spare_checked_version bigint
 );
 COMMENT ON TABLE tenancy.tenant_registry IS 'pg_tenancy: one row per tenant schema';
 COMMENT ON COLUMN tenancy.tenant_registry.tenant IS 'The tenant''s schema name, exactly as created (never case-folded)';
@@ -291,15 +296,16 @@ CREATE FUNCTION tenancy.manage_tenant(tbl regclass, template text[],
                                       "create" boolean DEFAULT true,
                                       "update" boolean DEFAULT true,
                                       on_delete text DEFAULT 'keep',
-                                      backfill boolean DEFAULT false)
+                                      backfill boolean DEFAULT false,
+                                      pool integer DEFAULT NULL)
 RETURNS integer
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET lc_monetary = 'C'
 AS 'MODULE_PATHNAME', 'tenancy_manage_tenant';
-COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean) IS
-    'Makes the rows of a table create, rename and drop their tenants by a name template; returns how many tenants backfill created or adopted';
+COMMENT ON FUNCTION tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean, integer) IS
+    'Makes the rows of a table create, rename and drop their tenants by a name template, keeping pool spares ready; returns how many tenants backfill created or adopted';
 
 CREATE FUNCTION tenancy.unmanage_tenant(tbl regclass)
 RETURNS void
@@ -394,7 +400,7 @@ LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oi
 LEFT JOIN pg_catalog.pg_class AS toast ON toast.oid OPERATOR(pg_catalog.=) c.reltoastrelid
 LEFT JOIN pg_catalog.pg_index AS toast_key ON toast_key.indrelid OPERATOR(pg_catalog.=) toast.oid
 LEFT JOIN pg_catalog.pg_class AS toast_index ON toast_index.oid OPERATOR(pg_catalog.=) toast_key.indexrelid
-WHERE tenancy._library_loaded()
+WHERE tenancy._library_loaded() AND NOT registered.spare
 GROUP BY registered.tenant;
 COMMENT ON VIEW tenancy.tenant_usage IS
     'Per tenant: bytes on disk, relations, live rows and activity since the statistics were last reset';
@@ -409,6 +415,78 @@ COMMENT ON COLUMN tenancy.tenant_usage.rows_updated IS 'Rows updated in its tabl
 COMMENT ON COLUMN tenancy.tenant_usage.rows_deleted IS 'Rows deleted from its tables';
 COMMENT ON COLUMN tenancy.tenant_usage.last_vacuum IS 'The latest vacuum (manual or auto) of any of its tables';
 COMMENT ON COLUMN tenancy.tenant_usage.last_analyze IS 'The latest analyze (manual or auto) of any of its tables';
+
+-- ---------------------------------------------------------------------------
+-- Pools of ready tenants
+-- ---------------------------------------------------------------------------
+
+-- One row per pool: how many spare tenants to keep ready. A pool of
+-- create_tenant names its owner (by name, so pg_dump/pg_restore keeps it),
+-- whose spares it owns; a pool of a managed table names the table, and its
+-- spares belong to the table's owner. Spares are tenant_registry rows with
+-- spare = true, named tenancy_spare_..., a prefix no tenant name may take.
+CREATE TABLE tenancy.tenant_pools (
+    owner         text UNIQUE,
+    managed_table regclass UNIQUE,
+    target        integer NOT NULL CHECK (target >= 0),
+    CHECK ((owner IS NULL) <> (managed_table IS NULL))
+);
+COMMENT ON TABLE tenancy.tenant_pools IS
+    'pg_tenancy: how many spare tenants to keep ready for create_tenant callers and managed tables';
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_pools', '');
+
+CREATE FUNCTION tenancy.set_tenant_pool(size integer)
+RETURNS integer
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_set_tenant_pool';
+COMMENT ON FUNCTION tenancy.set_tenant_pool(integer) IS
+    'Keeps size spare tenants, owned by the current role, ready for its create_tenant calls';
+
+-- No SET clause: it would make every CALL atomic, and it commits after each
+-- spare. Its internal SQL is fully schema-qualified.
+CREATE PROCEDURE tenancy.refill_tenant_pool()
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'tenancy_refill_tenant_pool';
+COMMENT ON PROCEDURE tenancy.refill_tenant_pool() IS
+    'Makes (or drops) spare tenants until every pool the caller may act for holds its target, one per transaction';
+
+-- Why a pool's spares cannot be taken now (NULL: they can). C, so that
+-- create_tenant and this view give the same reason.
+CREATE FUNCTION tenancy._pool_unusable_reason(owner oid, managed_table oid)
+RETURNS text
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_pool_unusable_reason';
+
+-- Per pool: its target, its ready spares (at the current version), its spares
+-- behind on migrations, and whether create_tenant and the row triggers take
+-- spares from it now (usable), or why not.
+CREATE VIEW tenancy.tenant_pools_status AS
+SELECT coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text) AS owner,
+       p.managed_table,
+       p.target,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.=) 0))::integer AS ready,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.>) 0))::integer AS behind,
+       tenancy._pool_unusable_reason(o.oid, t.oid) IS NULL AS usable,
+       tenancy._pool_unusable_reason(o.oid, t.oid) AS reason
+FROM tenancy.tenant_pools AS p
+LEFT JOIN pg_catalog.pg_class AS t ON t.oid OPERATOR(pg_catalog.=) p.managed_table
+LEFT JOIN pg_catalog.pg_roles AS o
+       ON o.rolname OPERATOR(pg_catalog.=) coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text)
+LEFT JOIN LATERAL (
+    SELECT r.tenant,
+           (SELECT pg_catalog.count(*) FROM tenancy.migration_registry AS m
+             WHERE m.version OPERATOR(pg_catalog.<>) ALL (
+                 SELECT a.version FROM tenancy._applied_migrations(r.tenant) AS a)) AS pending
+    FROM tenancy.tenant_registry AS r
+    JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.tenant
+    WHERE r.spare AND n.nspowner OPERATOR(pg_catalog.=) o.oid
+      AND r.managed_by IS NOT DISTINCT FROM p.managed_table
+) AS s ON true
+GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
+COMMENT ON VIEW tenancy.tenant_pools_status IS
+    'Per tenant pool: target, ready spares, spares behind on migrations, and whether it is usable (and why not)';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -473,3 +551,7 @@ GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 REVOKE ALL ON tenancy.tenant_registry FROM PUBLIC;
 GRANT SELECT (tenant, created_at, managed_by) ON tenancy.tenant_registry TO PUBLIC;
 GRANT SELECT ON tenancy.tenants TO PUBLIC;
+-- Pools of ready tenants: the status is PUBLIC's, as the tenants view is.
+GRANT EXECUTE ON FUNCTION tenancy._pool_unusable_reason(oid, oid) TO PUBLIC;
+GRANT SELECT ON tenancy.tenant_pools TO PUBLIC;
+GRANT SELECT ON tenancy.tenant_pools_status TO PUBLIC;

@@ -47,6 +47,7 @@ std::vector<std::string> parse_reserved_names(std::string_view comma_separated) 
 
 bool TenantNameRules::is_reserved(std::string_view name) const {
     if (name.substr(0, reserved_prefix.size()) == reserved_prefix) return true;
+    if (name.substr(0, spare_prefix.size()) == spare_prefix) return true;
     for (std::string_view reserved : always_reserved_names)
         if (name == reserved) return true;
     for (const std::string& reserved : extra_reserved_)
@@ -78,7 +79,7 @@ void TenantNameRules::check(std::optional<std::string_view> maybe_name) const {
         throw Error(sqlstate::reserved_name,
                     fmt::format("tenant name \"{}\" is reserved", printable(name)),
                     "The names public, information_schema and tenancy, names beginning with "
-                    "\"pg_\", and those listed in tenancy.reserved_names are reserved.");
+                    "\"pg_\" or \"tenancy_spare_\" (a tenant pool's spares), and those listed in tenancy.reserved_names are reserved.");
 }
 
 }  // namespace tenancy::core

@@ -26,6 +26,9 @@ inline constexpr std::string_view always_reserved_names[] = {
     "public", "information_schema", "tenancy"};
 // As CREATE SCHEMA does, the prefix is matched case-sensitively: "PG_x" is fine.
 inline constexpr std::string_view reserved_prefix = "pg_";
+// The names of a tenant pool's spares (issue 12) begin with this; no tenant
+// may take one, so a spare's name never collides with a tenant's.
+inline constexpr std::string_view spare_prefix = "tenancy_spare_";
 
 // Splits tenancy.reserved_names ("a, b,c") into its names, trimmed of spaces;
 // empty entries are skipped.

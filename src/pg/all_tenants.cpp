@@ -16,11 +16,12 @@ extern "C" {
 PG_FUNCTION_INFO_V1(tenancy_all_tenants);
 PG_FUNCTION_INFO_V1(tenancy_library_loaded);
 
-// tenancy.all_tenants() RETURNS SETOF text: the registered tenants, in name (byte) order.
+// tenancy.all_tenants() RETURNS SETOF text: the registered tenants, in name
+// (byte) order; the pool's spares are not tenants yet.
 Datum tenancy_all_tenants(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         spi::connect();
-        std::vector<std::string> tenants = registry::all_tenants();
+        std::vector<std::string> tenants = registry::all_tenants(registry::Spares::exclude);
         spi::finish();
         call_postgres([&] {
             // SETOF text is no row type: the executor's expected descriptor has its one column.

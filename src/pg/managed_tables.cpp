@@ -17,6 +17,7 @@
 #include "../core/name_template.hpp"
 #include "arguments.hpp"
 #include "error_boundary.hpp"
+#include "pool.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
 #include "tenants.hpp"
@@ -305,7 +306,8 @@ PG_FUNCTION_INFO_V1(tenancy_unmanage_tenant);
 PG_FUNCTION_INFO_V1(tenancy_managed_row_trigger);
 
 // tenancy.manage_tenant(tbl regclass, template text[], "create" boolean DEFAULT true,
-//     "update" boolean DEFAULT true, on_delete text DEFAULT 'keep', backfill boolean DEFAULT false)
+//     "update" boolean DEFAULT true, on_delete text DEFAULT 'keep', backfill boolean DEFAULT false,
+//     pool integer DEFAULT NULL)
 Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         if (PG_ARGISNULL(0))
@@ -356,6 +358,7 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
                 {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
                  on_update ? "true" : "false", on_delete});
         }
+        if (!PG_ARGISNULL(6)) pool::set_managed_pool(table, PG_GETARG_INT32(6));
         int backfilled = fill ? backfill(table, names, name_template) : 0;
         spi::finish();
         return Int32GetDatum(backfilled);

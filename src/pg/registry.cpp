@@ -129,9 +129,13 @@ void set_last_error(const std::string& tenant, const std::optional<std::string>&
                  {tenant, error});
 }
 
-std::vector<std::string> all_tenants() {
+std::vector<std::string> all_tenants(Spares spares) {
     std::vector<std::string> tenants;
-    for (spi::Row& row : spi::query("SELECT tenant FROM tenancy.tenant_registry ORDER BY tenant COLLATE pg_catalog.\"C\""))
+    for (spi::Row& row : spi::query(spares == Spares::include
+                                        ? "SELECT tenant FROM tenancy.tenant_registry "
+                                          "ORDER BY tenant COLLATE pg_catalog.\"C\""
+                                        : "SELECT tenant FROM tenancy.tenant_registry WHERE NOT spare "
+                                          "ORDER BY tenant COLLATE pg_catalog.\"C\""))
         tenants.push_back(std::move(*row[0]));
     return tenants;
 }

@@ -52,7 +52,10 @@ void rename(const std::string& tenant, const std::string& new_name);
 void set_last_error(const std::string& tenant, const std::optional<std::string>& error);
 
 // Every registered tenant, in name (byte) order.
-std::vector<std::string> all_tenants();
+// The pool's spares are registered too (migrate_all keeps them current);
+// what users are shown of "the tenants" leaves them out.
+enum class Spares { include, exclude };
+std::vector<std::string> all_tenants(Spares spares = Spares::include);
 
 bool schema_exists(const std::string& schema);
 // The owner of the schema; InvalidOid when there is no such schema.

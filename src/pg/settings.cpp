@@ -17,6 +17,7 @@ char* reserved_names_value = nullptr;
 char* tenant_migrations_path_value = nullptr;
 bool allow_writable_shared_schemas_value = false;
 char* shared_schemas_value = nullptr;
+bool pool_refill_worker_value = true;
 
 constexpr const char* default_tenant_name_pattern = "^[A-Za-z0-9_-]+$";
 
@@ -101,6 +102,10 @@ void define_settings() {
         &shared_schemas_value, "public", PGC_SUSET, GUC_LIST_INPUT,
         check_shared_schemas, nullptr, nullptr);
     schema_migrations::define_setting();
+    DefineCustomBoolVariable(
+        "tenancy.pool_refill_worker",
+        "Starts a background worker that refills the tenant pools after a transaction took a spare.",
+        nullptr, &pool_refill_worker_value, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("tenancy");
 #else
@@ -111,6 +116,7 @@ void define_settings() {
 const char* tenant_name_pattern() {
     return tenant_name_pattern_value ? tenant_name_pattern_value : default_tenant_name_pattern;
 }
+bool pool_refill_worker() { return pool_refill_worker_value; }
 const char* reserved_names() { return reserved_names_value ? reserved_names_value : ""; }
 bool allow_writable_shared_schemas() { return allow_writable_shared_schemas_value; }
 const char* tenancy_shared_schemas() { return shared_schemas_value ? shared_schemas_value : "public"; }

@@ -12,5 +12,7 @@ const char* tenant_migrations_path();
 bool allow_writable_shared_schemas();
 // tenancy.shared_schemas as set; src/pg/shared_schemas.cpp reads it.
 const char* tenancy_shared_schemas();
+// tenancy.pool_refill_worker: whether a take starts the pool's background refill.
+bool pool_refill_worker();
 
 }  // namespace tenancy::pg

@@ -364,7 +364,8 @@ void walk_registry(Walk& walk) {
     walk.check_privileges = !reads_every_table();
     AttrNumber tenant_column = column(registry, "tenant"),
                created_at_column = column(registry, "created_at"),
-               last_error_column = column(registry, "last_error");
+               last_error_column = column(registry, "last_error"),
+               spare_column = column(registry, "spare");
 
     // migration_states walks the tenants in name order (the primary key's,
     // the default collation's), so its rows come out as migration_status()
@@ -405,6 +406,9 @@ void walk_registry(Walk& walk) {
         bool tenant_null = false, created_at_null = false, last_error_null = false;
         Datum tenant = slot_getattr(slot, tenant_column, &tenant_null);
         if (tenant_null) continue;
+        // A pool's spares are not tenants yet: the views leave them out.
+        bool spare_null = false;
+        if (DatumGetBool(slot_getattr(slot, spare_column, &spare_null)) && !spare_null) continue;
         MemoryContextSwitchTo(tenant_context);
         if (walk.only_tenant == nullptr ||
             strcmp(TextDatumGetCString(tenant), walk.only_tenant) == 0) {

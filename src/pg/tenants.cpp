@@ -12,6 +12,7 @@
 #include "arguments.hpp"
 #include "error_boundary.hpp"
 #include "own_ddl.hpp"
+#include "pool.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
 #include "settings.hpp"
@@ -199,7 +200,8 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
 
     if (schema_exists) {
         check_adoption(tenant, maker);
-    } else {
+    } else if (!pool::take_spare(tenant, maker ? maker->owner : call_postgres([] { return GetUserId(); }),
+                                 maker ? maker->table : InvalidOid)) {
         OwnDdlScope own_ddl;
         spi::execute("CREATE SCHEMA " + core::quote_identifier(tenant) +
                      (maker ? " AUTHORIZATION " + core::quote_identifier(registry::role_name(maker->owner)) : ""));
@@ -217,6 +219,7 @@ void rename_registered_tenant(const std::string& tenant, const std::string& new_
     registry::lock_tenant(std::min(tenant, new_name));
     registry::lock_tenant(std::max(tenant, new_name));
     registry::require_registered(tenant);
+    pool::refuse_spare(tenant, "rename tenant");
     if (registry::schema_exists(new_name))
         throw_schema_exists(new_name,
                             "To swap two tenants' names, rename one of them to a free name first.");
@@ -230,6 +233,7 @@ void rename_registered_tenant(const std::string& tenant, const std::string& new_
 void drop_registered_tenant(const std::string& tenant) {
     registry::lock_tenant(tenant);
     registry::require_registered(tenant);
+    pool::refuse_spare(tenant, "drop tenant");
     refuse_outside_dependents(tenant);
 
     OwnDdlScope own_ddl;
@@ -252,6 +256,7 @@ const char* drop_keyword(const std::string& relkind) {
 // table (max_locks_per_transaction) at its default.
 void drop_tenant_in_batches(const std::string& tenant, int batch_size, bool commit_each_batch) {
     registry::require_registered(tenant);
+    pool::refuse_spare(tenant, "drop tenant");
     // Dropping the schema needs its ownership: checked before any batch, so
     // that a caller who owns some of its tables only drops nothing.
     bool owns_schema = call_postgres([&] {

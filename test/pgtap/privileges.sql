@@ -14,8 +14,9 @@ SELECT results_eq(
       WHERE n.nspname = 'tenancy' AND has_function_privilege('tenancy_test_app', p.oid, 'EXECUTE')
       ORDER BY 1$$,
     ARRAY['tenancy._applied_migrations(text)', 'tenancy._checksum(text)',
-          'tenancy._library_loaded()', 'tenancy._tenant_states(boolean)',
-          'tenancy._version_states(text)', 'tenancy.all_tenants()', 'tenancy.migration_status(text)',
+          'tenancy._library_loaded()', 'tenancy._pool_unusable_reason(oid,oid)',
+          'tenancy._tenant_states(boolean)', 'tenancy._version_states(text)',
+          'tenancy.all_tenants()', 'tenancy.migration_status(text)',
           'tenancy.pending_tenants()', 'tenancy.set_tenant(text,boolean)'],
     'PUBLIC may execute only all_tenants(), set_tenant() and the read-only status functions');
 
@@ -23,7 +24,7 @@ SELECT ok(NOT EXISTS (
     SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'tenancy' AND p.prokind <> 'a'
       AND p.proname NOT IN ('set_tenant', 'migrate_all', 'rollback_all', 'drop_tenant_in_batches',
-                            'grant_tenant_access', 'revoke_tenant_access')
+                            'grant_tenant_access', 'revoke_tenant_access', 'refill_tenant_pool')
       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
     'every function but set_tenant and the committing procedures pins its search_path');
 

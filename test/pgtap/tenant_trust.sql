@@ -35,7 +35,7 @@ END $$;
 GRANT USAGE ON SCHEMA tenancy TO tenancy_trust_admin, tenancy_trust_owner, tenancy_trust_other;
 GRANT EXECUTE ON FUNCTION tenancy.create_tenant(text, boolean), tenancy.rename_tenant(text, text),
     tenancy.drop_tenant(text), tenancy.migrate(text, bigint),
-    tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean),
+    tenancy.manage_tenant(regclass, text[], boolean, boolean, text, boolean, integer),
     tenancy.unmanage_tenant(regclass), tenancy._managed_row_trigger()
     TO tenancy_trust_admin, tenancy_trust_owner, tenancy_trust_other;
 GRANT EXECUTE ON PROCEDURE tenancy.drop_tenant_in_batches(text, integer) TO tenancy_trust_admin;

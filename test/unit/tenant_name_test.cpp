@@ -108,6 +108,14 @@ TEST(TenantName, ReservedMatchingIsCaseSensitiveAsCreateSchemaIs) {
     EXPECT_EQ(sqlstate_of("pgx"), "");
 }
 
+TEST(TenantName, SpareNamesOfTenantPoolsAreReserved) {
+    EXPECT_EQ(sqlstate_of("tenancy_spare_"), "42939");
+    EXPECT_EQ(sqlstate_of("tenancy_spare_0123abcd"), "42939");
+    EXPECT_EQ(sqlstate_of("Tenancy_spare_x"), "");
+    EXPECT_EQ(sqlstate_of("tenancy_sparex"), "");
+    EXPECT_EQ(sqlstate_of("my_tenancy_spare_x"), "");
+}
+
 TEST(TenantName, ExtraReservedNamesFromTheSetting) {
     std::vector<std::string> reserved = parse_reserved_names(" admin, www ,,api ");
     EXPECT_EQ(reserved, (std::vector<std::string>{"admin", "www", "api"}));
