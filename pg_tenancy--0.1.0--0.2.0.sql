@@ -314,6 +314,8 @@ COMMENT ON FUNCTION tenancy._version_states(text) IS
 -- Pools of ready tenants (issue 12)
 ALTER TABLE tenancy.tenant_registry ADD COLUMN spare boolean NOT NULL DEFAULT false;
 ALTER TABLE tenancy.tenant_registry ADD COLUMN spare_checked_version bigint;
+-- all_tenants() leaves spares out with the caller's rights.
+GRANT SELECT (spare) ON tenancy.tenant_registry TO PUBLIC;
 
 -- Spares are not tenants: the usage view leaves them out.
 CREATE OR REPLACE VIEW tenancy.tenant_usage AS
@@ -431,6 +433,22 @@ LEFT JOIN LATERAL (
 GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
 COMMENT ON VIEW tenancy.tenant_pools_status IS
     'Per tenant pool: target, ready spares, spares behind on migrations, and whether it is usable (and why not)';
+COMMENT ON COLUMN tenancy.tenant_registry.spare IS
+    'True for a spare of a tenant pool: registered and migrated, not yet a tenant';
+COMMENT ON COLUMN tenancy.tenant_registry.spare_checked_version IS
+    'For a spare: the version at which it was last checked for holding its own name';
+COMMENT ON FUNCTION tenancy._pool_unusable_reason(oid, oid) IS
+    'Internal to pg_tenancy: why a pool''s spares cannot be taken now (NULL: they can)';
+COMMENT ON COLUMN tenancy.tenant_pools.owner IS 'For create_tenant''s pool: the role whose calls it serves and who owns its spares';
+COMMENT ON COLUMN tenancy.tenant_pools.managed_table IS 'For a managed table''s pool: the table whose rows take its spares';
+COMMENT ON COLUMN tenancy.tenant_pools.target IS 'How many spares to keep ready';
+COMMENT ON COLUMN tenancy.tenant_pools_status.owner IS 'The role that owns the pool''s spares';
+COMMENT ON COLUMN tenancy.tenant_pools_status.managed_table IS 'The managed table of the pool; NULL for create_tenant''s pool';
+COMMENT ON COLUMN tenancy.tenant_pools_status.target IS 'How many spares to keep ready';
+COMMENT ON COLUMN tenancy.tenant_pools_status.ready IS 'Spares at the current version, ready to be taken';
+COMMENT ON COLUMN tenancy.tenant_pools_status.behind IS 'Spares with registered migrations not applied yet';
+COMMENT ON COLUMN tenancy.tenant_pools_status.usable IS 'Whether create_tenant and the row triggers take spares from this pool now';
+COMMENT ON COLUMN tenancy.tenant_pools_status.reason IS 'Why the pool is not usable; NULL when it is';
 REVOKE ALL ON FUNCTION tenancy.set_tenant_pool(integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE tenancy.refill_tenant_pool() FROM PUBLIC;
 -- Revoked first, so that its ACL lists the owner before PUBLIC, as a fresh install's does.

@@ -487,6 +487,22 @@ LEFT JOIN LATERAL (
 GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
 COMMENT ON VIEW tenancy.tenant_pools_status IS
     'Per tenant pool: target, ready spares, spares behind on migrations, and whether it is usable (and why not)';
+COMMENT ON COLUMN tenancy.tenant_registry.spare IS
+    'True for a spare of a tenant pool: registered and migrated, not yet a tenant';
+COMMENT ON COLUMN tenancy.tenant_registry.spare_checked_version IS
+    'For a spare: the version at which it was last checked for holding its own name';
+COMMENT ON FUNCTION tenancy._pool_unusable_reason(oid, oid) IS
+    'Internal to pg_tenancy: why a pool''s spares cannot be taken now (NULL: they can)';
+COMMENT ON COLUMN tenancy.tenant_pools.owner IS 'For create_tenant''s pool: the role whose calls it serves and who owns its spares';
+COMMENT ON COLUMN tenancy.tenant_pools.managed_table IS 'For a managed table''s pool: the table whose rows take its spares';
+COMMENT ON COLUMN tenancy.tenant_pools.target IS 'How many spares to keep ready';
+COMMENT ON COLUMN tenancy.tenant_pools_status.owner IS 'The role that owns the pool''s spares';
+COMMENT ON COLUMN tenancy.tenant_pools_status.managed_table IS 'The managed table of the pool; NULL for create_tenant''s pool';
+COMMENT ON COLUMN tenancy.tenant_pools_status.target IS 'How many spares to keep ready';
+COMMENT ON COLUMN tenancy.tenant_pools_status.ready IS 'Spares at the current version, ready to be taken';
+COMMENT ON COLUMN tenancy.tenant_pools_status.behind IS 'Spares with registered migrations not applied yet';
+COMMENT ON COLUMN tenancy.tenant_pools_status.usable IS 'Whether create_tenant and the row triggers take spares from this pool now';
+COMMENT ON COLUMN tenancy.tenant_pools_status.reason IS 'Why the pool is not usable; NULL when it is';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -549,7 +565,7 @@ GRANT SELECT ON tenancy.migration_states TO PUBLIC;
 -- is not PUBLIC's (it may quote a tenant's data): the tenants view shows it
 -- to those who may see it.
 REVOKE ALL ON tenancy.tenant_registry FROM PUBLIC;
-GRANT SELECT (tenant, created_at, managed_by) ON tenancy.tenant_registry TO PUBLIC;
+GRANT SELECT (tenant, created_at, managed_by, spare) ON tenancy.tenant_registry TO PUBLIC;
 GRANT SELECT ON tenancy.tenants TO PUBLIC;
 -- Pools of ready tenants: the status is PUBLIC's, as the tenants view is.
 GRANT EXECUTE ON FUNCTION tenancy._pool_unusable_reason(oid, oid) TO PUBLIC;
