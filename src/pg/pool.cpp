@@ -319,7 +319,13 @@ bool take_spare(const std::string& tenant, Oid owner, Oid managed_table) {
     for (int attempt = 0; attempt < 3; attempt++) {
         std::optional<std::string> spare = claim(owner, managed_table, skipped);
         if (!spare) return false;
-        registry::lock_tenant(*spare);
+        // Not waited for: a refill dropping the spare, or migrate_all
+        // migrating it, holds it, and waits in turn for the registry row
+        // this transaction has just claimed.
+        if (!registry::try_lock_tenant(*spare)) {
+            skipped.push_back(*spare);
+            continue;
+        }
         std::int64_t highest = 0;
         // The name check is costly (it deparses the spare's objects); it
         // was done when the spare was made, and is done again only when a

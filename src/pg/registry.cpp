@@ -46,13 +46,22 @@ bool is_system_schema(const std::string& schema) {
 
 }  // namespace
 
+namespace {
+
+LOCKTAG tenant_locktag(const std::string& tenant) {
+    uint64 key = hash_bytes_extended(reinterpret_cast<const unsigned char*>(tenant.data()),
+                                     static_cast<int>(tenant.size()), tenant_lock_seed);
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(key >> 32),
+                         static_cast<uint32>(key), tenant_lock_field4);
+    return tag;
+}
+
+}  // namespace
+
 void lock_tenant(const std::string& tenant) {
     call_postgres([&] {
-        uint64 key = hash_bytes_extended(reinterpret_cast<const unsigned char*>(tenant.data()),
-                                         static_cast<int>(tenant.size()), tenant_lock_seed);
-        LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(key >> 32),
-                             static_cast<uint32>(key), tenant_lock_field4);
+        LOCKTAG tag = tenant_locktag(tenant);
         // Transaction-scoped (released at commit or abort, a subtransaction's
         // at its abort), waiting as long as lock_timeout allows.
         (void)LockAcquire(&tag, ExclusiveLock, false, false);
@@ -60,6 +69,15 @@ void lock_tenant(const std::string& tenant) {
         // name; unlike a relation lock, an advisory lock does not make the
         // catalog caches catch up, so do it here.
         AcceptInvalidationMessages();
+    });
+}
+
+bool try_lock_tenant(const std::string& tenant) {
+    return call_postgres([&] {
+        LOCKTAG tag = tenant_locktag(tenant);
+        if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
+        AcceptInvalidationMessages();
+        return true;
     });
 }
 

@@ -16,6 +16,8 @@ namespace tenancy::pg::registry {
 // function can take (pg_advisory_lock() and its kin use other keys), so no
 // role can hold a tenant's lock except through pg_tenancy.
 void lock_tenant(const std::string& tenant);
+// The same lock if it is free now; false (and nothing held) if someone has it.
+bool try_lock_tenant(const std::string& tenant);
 
 // Runs the registry writes of its lifetime as the owner of the registry
 // tables (the extension's owner). Roles that administer tenants need EXECUTE
