@@ -55,6 +55,16 @@ case $package_status in
     *) package_result=FAILED ;;
 esac
 
-echo "PostgreSQL versions: $versions_passed passed, $versions_failed failed, $versions_skipped skipped"
 echo "Debian package: $package_result"
+# Each PostgreSQL version's server suite and the package test, as one count.
+runs_passed=$versions_passed
+runs_failed=$versions_failed
+runs_skipped=$versions_skipped
+case $package_result in
+    passed) runs_passed=$((runs_passed + 1)) ;;
+    FAILED) runs_failed=$((runs_failed + 1)) ;;
+    *) runs_skipped=$((runs_skipped + 1)) ;;
+esac
+echo "PostgreSQL versions: $versions_passed passed, $versions_failed failed, $versions_skipped skipped"
+echo "runs: $runs_passed passed, $runs_failed failed, $runs_skipped skipped"
 [ "$versions_failed" -eq 0 ] && [ "$versions_passed" -gt 0 ] && [ "$package_result" != FAILED ]
