@@ -15,6 +15,7 @@ run_suite() {
         passed_suites=$((passed_suites + 1))
     else
         echo "FAILED: $name"
+        note_failure "FAILED: $name"
         failed=$((failed + 1))
     fi
 }
@@ -34,12 +35,25 @@ pgtap() {
     pg_prove --ext .sql -d pg_tenancy_tap test/pgtap/
 }
 
+# Failing checks are also appended to $TENANCY_FAILURES (when set), so that
+# scripts/test.sh can repeat them at the end of a long log.
+note_failure() {
+    [ -n "${TENANCY_FAILURES:-}" ] && echo "$*" >>"$TENANCY_FAILURES"
+    return 0
+}
+
 psql_suites() {
-    local status=0
+    local status=0 output
     for script in test/psql/*.sh; do
         [ -e "$script" ] || continue
         echo "   $script"
-        bash "$script" || status=1
+        output=$(mktemp)
+        if ! bash "$script" 2>&1 | tee "$output"; then
+            status=1
+            note_failure "$script:"
+            grep -E "not ok|ERROR|FATAL" "$output" | head -20 | sed 's/^/    /' >>"${TENANCY_FAILURES:-/dev/null}" || true
+        fi
+        rm -f "$output"
     done
     return $status
 }

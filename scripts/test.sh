@@ -26,6 +26,11 @@ fi
 echo "== unit tests"
 make -s unit
 
+# Every failing check of every run, repeated at the very end of the log.
+TENANCY_FAILURES=$(mktemp)
+export TENANCY_FAILURES
+trap 'rm -f "$TENANCY_FAILURES"' EXIT
+
 versions_passed=0
 versions_failed=0
 versions_skipped=0
@@ -41,6 +46,7 @@ for version in ${TENANCY_PG_VERSIONS:-15 18}; do
         versions_passed=$((versions_passed + 1))
     else
         echo "== PostgreSQL $version: FAILED"
+        echo "PostgreSQL $version failed" >>"$TENANCY_FAILURES"
         versions_failed=$((versions_failed + 1))
     fi
 done
@@ -65,6 +71,10 @@ case $package_result in
     FAILED) runs_failed=$((runs_failed + 1)) ;;
     *) runs_skipped=$((runs_skipped + 1)) ;;
 esac
+if [ -s "$TENANCY_FAILURES" ]; then
+    echo "== what failed"
+    cat "$TENANCY_FAILURES"
+fi
 echo "PostgreSQL versions: $versions_passed passed, $versions_failed failed, $versions_skipped skipped"
 echo "runs: $runs_passed passed, $runs_failed failed, $runs_skipped skipped"
 [ "$versions_failed" -eq 0 ] && [ "$versions_passed" -gt 0 ] && [ "$package_result" != FAILED ]
