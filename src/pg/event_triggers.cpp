@@ -8,6 +8,7 @@
 #include "../core/error.hpp"
 #include "error_boundary.hpp"
 #include "own_ddl.hpp"
+#include "pool.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
 
@@ -100,6 +101,7 @@ Datum tenancy_on_ddl_command_end(PG_FUNCTION_ARGS) {
         if (registry::registry_exists()) {
             if (rename->renameType == OBJECT_SCHEMA) {
                 registry::rename(old_name, new_name);
+                pool::spare_renamed_by_hand(new_name);
             } else {
                 // The command's own record names the table: the parse tree's
                 // RangeVar would resolve against this function's search_path.

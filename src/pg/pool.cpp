@@ -200,6 +200,26 @@ void make_spare(Oid owner, Oid managed_table) {
     }
 }
 
+}  // namespace
+
+void forget_name_check(const std::string& tenant) {
+    if (!pools_installed()) return;
+    registry::AsRegistryOwner as_owner;
+    spi::execute("UPDATE tenancy.tenant_registry SET spare_checked_version = NULL "
+                 "WHERE tenant OPERATOR(pg_catalog.=) $1 AND spare_checked_version IS NOT NULL",
+                 {tenant});
+}
+
+void spare_renamed_by_hand(const std::string& new_name) {
+    if (!pools_installed() || new_name.rfind(core::spare_prefix, 0) == 0) return;
+    registry::AsRegistryOwner as_owner;
+    spi::execute("UPDATE tenancy.tenant_registry SET spare = false, spare_checked_version = NULL "
+                 "WHERE tenant OPERATOR(pg_catalog.=) $1 AND spare",
+                 {new_name});
+}
+
+namespace {
+
 struct Pool {
     Oid owner;
     Oid managed_table;

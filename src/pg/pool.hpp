@@ -35,6 +35,16 @@ void set_managed_pool(Oid managed_table, int target);
 // that is below or above its target. Returns whether it did anything.
 bool refill_one();
 
+// A migration was rolled back in the tenant: if it is a spare, its name is
+// checked again when it is taken, even once it is back at the version it was
+// checked at (the migration may come back with another text).
+void forget_name_check(const std::string& tenant);
+
+// A schema was renamed by hand to new_name (the registry follows it): a spare
+// given a name outside the spares' prefix is a tenant from then on, not a
+// spare to hand out under yet another name.
+void spare_renamed_by_hand(const std::string& new_name);
+
 // Asks for a background refill once the current transaction commits.
 void request_refill();
 

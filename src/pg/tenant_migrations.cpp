@@ -7,6 +7,7 @@
 #include "applied_migrations.hpp"
 #include "migration_runner.hpp"
 #include "migration_sandbox.hpp"
+#include "pool.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
 
@@ -60,6 +61,7 @@ int rollback_tenant(const std::string& tenant, const std::vector<Migration>& reg
     }
     for (std::int64_t version : to_undo)
         run_migration(tenant, find_migration(registered, version), Direction::down);
+    if (!to_undo.empty()) pool::forget_name_check(tenant);
     return static_cast<int>(to_undo.size());
 }
 

@@ -112,6 +112,41 @@ SELECT tenancy.set_tenant_pool(0);
 CALL tenancy.refill_tenant_pool();"
 check "shrinking a pool and refilling drops its spares" "0" "$SPARES"
 
+# A migration rolled back and registered again with another text brings a
+# spare back to the version it was checked at: the take checks it again.
+run_sql "SELECT tenancy.register_migration(5, 'plain_function',
+    'CREATE FUNCTION g() RETURNS int LANGUAGE sql AS ''SELECT 1''', 'DROP FUNCTION g()');
+SELECT tenancy.set_tenant_pool(1);
+CALL tenancy.refill_tenant_pool();
+CALL tenancy.rollback_all(4);
+SELECT tenancy.register_migration(5, 'pinned_function',
+    'CREATE FUNCTION g() RETURNS int LANGUAGE sql SET search_path FROM CURRENT AS ''SELECT 1''',
+    'DROP FUNCTION g()');
+CALL tenancy.migrate_all();"
+spares_before=$(value_of "$SPARES")
+run_sql "SELECT tenancy.create_tenant('pinned_again')"
+check "a spare whose migration was rolled back and applied again is checked again at take time" \
+    "$spares_before" "$SPARES"
+check "so the new tenant's function names the new tenant" "t" \
+    "SELECT array_to_string(proconfig, ' ') LIKE '%pinned_again%' FROM pg_proc WHERE pronamespace = 'pinned_again'::regnamespace"
+run_sql "SELECT tenancy.drop_tenant('pinned_again'); CALL tenancy.rollback_all(4);
+DELETE FROM tenancy.migration_registry WHERE version = 5;
+SELECT tenancy.set_tenant_pool(0);
+CALL tenancy.refill_tenant_pool();"
+
+# A spare renamed by hand is a tenant from then on.
+run_sql "SELECT tenancy.set_tenant_pool(1);
+CALL tenancy.refill_tenant_pool();"
+run_sql "DO \$\$ BEGIN EXECUTE format('ALTER SCHEMA %I RENAME TO renamed_spare',
+    (SELECT tenant FROM tenancy.tenant_registry WHERE spare LIMIT 1)); END \$\$"
+check "a spare renamed by hand is listed as a tenant" "1" \
+    "SELECT count(*) FROM tenancy.all_tenants() AS t WHERE t = 'renamed_spare'"
+check "and is no spare any more" "f" "SELECT spare FROM tenancy.tenant_registry WHERE tenant = 'renamed_spare'"
+run_sql "SELECT tenancy.drop_tenant('renamed_spare');
+SELECT tenancy.set_tenant_pool(0);
+CALL tenancy.refill_tenant_pool();"
+check "the pool is empty again" "0" "$SPARES"
+
 # A managed table's pool: spares owned by the table's owner, taken by its rows.
 run_sql "
 DROP ROLE IF EXISTS pool_table_owner;
