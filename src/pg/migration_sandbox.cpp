@@ -82,6 +82,11 @@ struct OpenCursor {
     Portal portal;
     std::string name;
     TimestampTz created;
+    // Where it stands: a FETCH from a WITH HOLD cursor's stored rows runs no
+    // executor, so no hook sees it, but it moves the cursor.
+    bool at_start;
+    bool at_end;
+    uint64 position;
 };
 
 struct SandboxFrame {
@@ -443,12 +448,15 @@ std::vector<OpenCursor> open_cursors() {
     for (const spi::Row& row : spi::query("SELECT name FROM pg_catalog.pg_cursor()")) {
         if (!row[0]) continue;
         const std::string& name = *row[0];
-        OpenCursor cursor{nullptr, name, 0};
+        OpenCursor cursor{nullptr, name, 0, false, false, 0};
         bool open = call_postgres([&] {
             Portal portal = GetPortalByName(name.c_str());
             if (!PortalIsValid(portal)) return false;
             cursor.portal = portal;
             cursor.created = portal->creation_time;
+            cursor.at_start = portal->atStart;
+            cursor.at_end = portal->atEnd;
+            cursor.position = portal->portalPos;
             return true;
         });
         if (open) cursors.push_back(cursor);
@@ -617,14 +625,20 @@ void MigrationSandbox::close_cursors_opened_inside() {
     const SandboxFrame& frame = frames[frame_index_];
     std::vector<OpenCursor> now = open_cursors();
     for (const OpenCursor& before : frame.cursors) {
-        bool still_open = false;
+        const OpenCursor* still_open = nullptr;
         for (const OpenCursor& cursor : now)
-            still_open = still_open || (cursor.portal == before.portal && cursor.name == before.name &&
-                                        cursor.created == before.created);
-        if (!still_open)
+            if (cursor.portal == before.portal && cursor.name == before.name && cursor.created == before.created)
+                still_open = &cursor;
+        if (still_open == nullptr)
             throw core::Error("42501", "cannot use the caller's cursors in a migration",
                               fmt::format("Cursor \"{}\" was open before the migration began, and "
                                           "code in the migration closed it.",
+                                          before.name));
+        if (still_open->position != before.position || still_open->at_start != before.at_start ||
+            still_open->at_end != before.at_end)
+            throw core::Error("42501", "cannot use the caller's cursors in a migration",
+                              fmt::format("Cursor \"{}\" was open before the migration began, and "
+                                          "code in the migration read or moved it.",
                                           before.name));
     }
     for (const OpenCursor& cursor : now) {
