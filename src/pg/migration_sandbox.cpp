@@ -201,6 +201,8 @@ void refuse_callers_cursor_statement(Node* statement) {
 
 }  // namespace
 
+// What would outlive the sandbox in the caller's session, as a
+// security-restricted operation refuses it; nullptr when the statement may run.
 const char* outlives_sandbox(Node* statement) {
     switch (nodeTag(statement)) {
         case T_PrepareStmt: return "PREPARE";
