@@ -1,6 +1,9 @@
 #include "migration_sandbox.hpp"
 #include "shared_schemas.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "../core/error.hpp"
@@ -15,7 +18,11 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "parser/parsetree.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "utils/acl.h"
+#include "utils/portal.h"
 }
 
 namespace tenancy::pg {
@@ -58,7 +65,47 @@ MemoryContext touched_context = nullptr;
 List* touched_relations = NIL;
 
 ExecutorStart_hook_type previous_executor_start = nullptr;
+ExecutorRun_hook_type previous_executor_run = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
+
+// What a sandbox found in the caller's session when it opened, to tell at its
+// end what the code inside changed there: the session-level advisory locks
+// (how many times each is held) and the open cursors.
+struct HeldAdvisoryLock {
+    LOCKTAG tag;
+    LOCKMODE mode;
+    std::int64_t holds;
+};
+using AdvisoryLocks = std::vector<HeldAdvisoryLock>;
+
+struct OpenCursor {
+    Portal portal;
+    std::string name;
+    TimestampTz created;
+    // Where it stands: a FETCH from a WITH HOLD cursor's stored rows runs no
+    // executor, so no hook sees it, but it moves the cursor.
+    bool at_start;
+    bool at_end;
+    uint64 position;
+};
+
+struct SandboxFrame {
+    int nest_level;             // the (sub)transaction the sandbox opened in
+    bool abandoned = false;     // left by an error: undone at that (sub)transaction's abort
+    TimestampTz statement_start;
+    Portal active_portal;       // the portal running the statements inside
+    AdvisoryLocks locks;
+    std::vector<OpenCursor> cursors;
+};
+
+// The open sandboxes, outermost first, and those an error left until the
+// abort that follows it.
+std::vector<SandboxFrame> frames;
+
+// Set by the sandbox just before it runs its own SET CONSTRAINTS; the
+// ProcessUtility hook lets that one statement through and clears it, so the
+// deferred triggers the statement fires cannot use it.
+bool own_set_constraints = false;
 
 // Only the relations a statement writes can have row events queued, and so
 // deferred ones; their partitions are added when the sandbox finishes.
@@ -82,10 +129,80 @@ void sandbox_executor_start(QueryDesc* query, int eflags) {
         standard_ExecutorStart(query, eflags);
 }
 
-// What would outlive the sandbox in the caller's session, as a
-// security-restricted operation refuses it; nullptr when the statement may run.
+// The innermost sandbox still open, or nullptr.
+const SandboxFrame* innermost_open_frame() {
+    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame)
+        if (!frame->abandoned) return &*frame;
+    return nullptr;
+}
+
+// A portal the caller (or an outer sandbox) had before the innermost sandbox
+// opened: one it listed then, or one defined by an earlier statement (the
+// protocol-level portals pg_cursors does not list).
+bool predates_sandbox(Portal portal, const SandboxFrame& frame) {
+    if (portal->creation_time < frame.statement_start) return true;
+    for (const OpenCursor& cursor : frame.cursors)
+        if (cursor.portal == portal && cursor.name == portal->name) return true;
+    return false;
+}
+
+[[noreturn]] void refuse_callers_cursor(const char* name) {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("cannot use the caller's cursors in a migration"),
+                    name ? errdetail("Cursor \"%s\" was open before the migration began: code in a "
+                                     "migration may not read, move or close it.",
+                                     name)
+                         : errdetail("CLOSE ALL would close the cursors open before the migration "
+                                     "began.")));
+}
+
+// FETCH and the like, from PL/pgSQL or SQL, run the cursor's portal; the
+// statements inside the sandbox run under the portal that was active when it
+// opened.
+#if PG_VERSION_NUM >= 180000
+void sandbox_executor_run(QueryDesc* query, ScanDirection direction, uint64 count) {
+#else
+void sandbox_executor_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
+#endif
+    if (sandbox_depth > 0 && ActivePortal != nullptr) {
+        const SandboxFrame* frame = innermost_open_frame();
+        if (frame != nullptr && ActivePortal != frame->active_portal && predates_sandbox(ActivePortal, *frame))
+            refuse_callers_cursor(ActivePortal->name);
+    }
+#if PG_VERSION_NUM >= 180000
+    if (previous_executor_run)
+        previous_executor_run(query, direction, count);
+    else
+        standard_ExecutorRun(query, direction, count);
+#else
+    if (previous_executor_run)
+        previous_executor_run(query, direction, count, execute_once);
+    else
+        standard_ExecutorRun(query, direction, count, execute_once);
+#endif
+}
+
+// FETCH, MOVE and CLOSE name the cursor (a WITH HOLD one already read is
+// fetched from its store, without the executor).
+void refuse_callers_cursor_statement(Node* statement) {
+    const char* name = nullptr;
+    if (IsA(statement, FetchStmt))
+        name = reinterpret_cast<FetchStmt*>(statement)->portalname;
+    else if (IsA(statement, ClosePortalStmt)) {
+        name = reinterpret_cast<ClosePortalStmt*>(statement)->portalname;
+        if (name == nullptr) refuse_callers_cursor(nullptr);
+    } else
+        return;
+    const SandboxFrame* frame = innermost_open_frame();
+    if (frame == nullptr || name == nullptr || name[0] == '\0') return;
+    Portal portal = GetPortalByName(name);
+    if (PortalIsValid(portal) && predates_sandbox(portal, *frame)) refuse_callers_cursor(name);
+}
+
 }  // namespace
 
+// What would outlive the sandbox in the caller's session, as a
+// security-restricted operation refuses it; nullptr when the statement may run.
 const char* outlives_sandbox(Node* statement) {
     switch (nodeTag(statement)) {
         case T_PrepareStmt: return "PREPARE";
@@ -94,6 +211,9 @@ const char* outlives_sandbox(Node* statement) {
         case T_UnlistenStmt: return "UNLISTEN";
         case T_DiscardStmt: return "DISCARD";
         case T_LoadStmt: return "LOAD";
+        // The caller's transaction would keep the new mode, and IMMEDIATE
+        // fires the caller's pending events inside.
+        case T_ConstraintsSetStmt: return "SET CONSTRAINTS";
         case T_DeclareCursorStmt:
             return (reinterpret_cast<DeclareCursorStmt*>(statement)->options & CURSOR_OPT_HOLD)
                        ? "DECLARE CURSOR WITH HOLD"
@@ -120,10 +240,14 @@ void sandbox_process_utility(PlannedStmt* statement, const char* query_string, b
                              QueryEnvironment* environment, DestReceiver* destination,
                              QueryCompletion* completion) {
     if (sandbox_depth > 0) {
-        const char* refused = outlives_sandbox(statement->utilityStmt);
+        Node* utility = statement->utilityStmt;
+        bool own = own_set_constraints && IsA(utility, ConstraintsSetStmt);
+        own_set_constraints = false;
+        const char* refused = own ? nullptr : outlives_sandbox(utility);
         if (refused)
             refuse_outliving_statement(refused);
-        remember_copy_target(statement->utilityStmt);
+        refuse_callers_cursor_statement(utility);
+        remember_copy_target(utility);
     }
     if (previous_process_utility)
         previous_process_utility(statement, query_string, read_only_tree, context, params,
@@ -220,8 +344,177 @@ void fire_deferred_events(int mark) {
         if (constraint.initially_deferred)
             initially_deferred += (initially_deferred.empty() ? "" : ", ") + constraint.qualified_name;
     }
+    struct ClearOwnSetConstraints {
+        ~ClearOwnSetConstraints() { own_set_constraints = false; }
+    } clear;
+    own_set_constraints = true;
     spi::execute("SET CONSTRAINTS " + all + " IMMEDIATE");
-    if (!initially_deferred.empty()) spi::execute("SET CONSTRAINTS " + initially_deferred + " DEFERRED");
+    if (!initially_deferred.empty()) {
+        own_set_constraints = true;
+        spi::execute("SET CONSTRAINTS " + initially_deferred + " DEFERRED");
+    }
+}
+
+// The session-level advisory locks this backend holds, with how many times
+// each: the lock manager's shared table names them (advisory locks never take
+// the fast path), the local one counts the session's holds. Holding a lock
+// already, acquiring it again only counts one more hold locally; that hold is
+// given back at once. May raise a PostgreSQL error.
+LockAcquireResult acquire_session_lock(const LOCKTAG& tag, LOCKMODE mode, LOCALLOCK** local) {
+#if PG_VERSION_NUM >= 180000
+    return LockAcquireExtended(&tag, mode, true, true, false, local, false);
+#else
+    return LockAcquireExtended(&tag, mode, true, true, false, local);
+#endif
+}
+
+void collect_session_advisory_locks(AdvisoryLocks& found) {
+    found.clear();
+    for (int partition = 0; partition < NUM_LOCK_PARTITIONS; partition++) {
+        LWLock* partition_lock = LockHashPartitionLockByIndex(partition);
+        LWLockAcquire(partition_lock, LW_SHARED);
+#if PG_VERSION_NUM >= 160000
+        // dlist_foreach and dlist_container, whose type checks C++ lacks.
+        dlist_head* list = &MyProc->myProcLocks[partition];
+        for (dlist_node* node = list->head.next; node != nullptr && node != &list->head; node = node->next) {
+            auto* proclock = reinterpret_cast<PROCLOCK*>(reinterpret_cast<char*>(node) - offsetof(PROCLOCK, procLink));
+#else
+        SHM_QUEUE* list = &MyProc->myProcLocks[partition];
+        for (auto* proclock = reinterpret_cast<PROCLOCK*>(
+                 SHMQueueNext(list, list, offsetof(PROCLOCK, procLink)));
+             proclock != nullptr;
+             proclock = reinterpret_cast<PROCLOCK*>(
+                 SHMQueueNext(list, &proclock->procLink, offsetof(PROCLOCK, procLink)))) {
+#endif
+            const LOCKTAG& tag = proclock->tag.myLock->tag;
+            if (tag.locktag_type != LOCKTAG_ADVISORY || tag.locktag_lockmethodid != USER_LOCKMETHOD)
+                continue;
+            for (LOCKMODE mode = 1; mode < MAX_LOCKMODES; mode++)
+                if (proclock->holdMask & LOCKBIT_ON(mode)) found.push_back({tag, mode, 0});
+        }
+        LWLockRelease(partition_lock);
+    }
+    for (HeldAdvisoryLock& lock : found) {
+        LOCALLOCK* local = nullptr;
+        LockAcquireResult result = acquire_session_lock(lock.tag, lock.mode, &local);
+        if (result == LOCKACQUIRE_NOT_AVAIL) continue;
+        if (result == LOCKACQUIRE_OK) {  // not ours after all
+            LockRelease(&lock.tag, lock.mode, true);
+            continue;
+        }
+        for (int i = 0; i < local->numLockOwners; i++)
+            if (local->lockOwners[i].owner == nullptr) lock.holds += local->lockOwners[i].nLocks;
+        lock.holds -= 1;
+        LockRelease(&lock.tag, lock.mode, true);
+    }
+}
+
+std::int64_t holds_in(const AdvisoryLocks& locks, const HeldAdvisoryLock& lock) {
+    for (const HeldAdvisoryLock& other : locks)
+        if (other.mode == lock.mode && memcmp(&other.tag, &lock.tag, sizeof(LOCKTAG)) == 0) return other.holds;
+    return 0;
+}
+
+// What restore_session_advisory_locks() found, as bits.
+constexpr int locks_kept = 1;      // locks taken inside and still held: released now
+constexpr int locks_released = 2;  // the caller's locks released inside: taken again
+constexpr int locks_lost = 4;      // ... but another session holds one now
+
+// Puts the session's advisory locks back as they were. May raise a
+// PostgreSQL error.
+int restore_session_advisory_locks(const AdvisoryLocks& before) {
+    AdvisoryLocks now;
+    collect_session_advisory_locks(now);
+    int changes = 0;
+    for (const HeldAdvisoryLock& lock : now)
+        for (std::int64_t extra = lock.holds - holds_in(before, lock); extra > 0; extra--) {
+            changes |= locks_kept;
+            LockRelease(&lock.tag, lock.mode, true);
+        }
+    for (const HeldAdvisoryLock& lock : before)
+        for (std::int64_t missing = lock.holds - holds_in(now, lock); missing > 0; missing--) {
+            changes |= locks_released;
+            LOCALLOCK* local = nullptr;
+            if (acquire_session_lock(lock.tag, lock.mode, &local) == LOCKACQUIRE_NOT_AVAIL) {
+                changes |= locks_lost;
+                break;
+            }
+        }
+    return changes;
+}
+
+// The cursors open in the session (pg_cursors: those of DECLARE and of
+// PL/pgSQL and other SPI users).
+std::vector<OpenCursor> open_cursors() {
+    std::vector<OpenCursor> cursors;
+    for (const spi::Row& row : spi::query("SELECT name FROM pg_catalog.pg_cursor()")) {
+        if (!row[0]) continue;
+        const std::string& name = *row[0];
+        OpenCursor cursor{nullptr, name, 0, false, false, 0};
+        bool open = call_postgres([&] {
+            Portal portal = GetPortalByName(name.c_str());
+            if (!PortalIsValid(portal)) return false;
+            cursor.portal = portal;
+            cursor.created = portal->creation_time;
+            cursor.at_start = portal->atStart;
+            cursor.at_end = portal->atEnd;
+            cursor.position = portal->portalPos;
+            return true;
+        });
+        if (open) cursors.push_back(cursor);
+    }
+    return cursors;
+}
+
+// Undoes what the sandboxes from index first on left in the session's
+// advisory locks, as the (sub)transaction they opened in aborts, and forgets
+// them. Runs in a transaction callback: nothing may escape it.
+void undo_frames_from(std::size_t first) noexcept {
+    if (first >= frames.size()) return;
+    try {
+        AdvisoryLocks before = frames[first].locks;
+        frames.resize(first);
+        MemoryContext caller_context = CurrentMemoryContext;
+        PG_TRY();
+        {
+            (void)restore_session_advisory_locks(before);
+        }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller_context);
+            FlushErrorState();
+        }
+        PG_END_TRY();
+    } catch (...) {
+        frames.resize(std::min(first, frames.size()));
+    }
+}
+
+void sandbox_subtransaction_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    if (event != SUBXACT_EVENT_ABORT_SUB || frames.empty()) return;
+    int level = GetCurrentTransactionNestLevel();
+    for (std::size_t i = 0; i < frames.size(); i++)
+        if (frames[i].nest_level >= level) {
+            undo_frames_from(i);
+            return;
+        }
+}
+
+void sandbox_transaction_callback(XactEvent event, void*) {
+    if (frames.empty()) return;
+    // At commit, only sandboxes an error left (and its handler swallowed).
+    if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+        event == XACT_EVENT_PRE_PREPARE) {
+        for (std::size_t i = 0; i < frames.size(); i++)
+            if (frames[i].abandoned) {
+                undo_frames_from(i);
+                return;
+            }
+        return;
+    }
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) undo_frames_from(0);
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+        frames.clear();
 }
 
 }  // namespace
@@ -293,6 +586,16 @@ MigrationSandbox::MigrationSandbox(const std::string& tenant) {
     Oid owner = owner_to_act_as(tenant);
     std::string search_path = tenant_search_path(tenant);
     temp_objects_at_entry_ = count_temp_objects();
+    SandboxFrame frame;
+    frame.cursors = open_cursors();
+    call_postgres([&] {
+        frame.nest_level = GetCurrentTransactionNestLevel();
+        frame.statement_start = GetCurrentStatementStartTimestamp();
+        frame.active_portal = ActivePortal;
+        collect_session_advisory_locks(frame.locks);
+    });
+    frames.push_back(std::move(frame));
+    frame_index_ = frames.size() - 1;
     call_postgres([&] {
         if (touched_context == nullptr) {
             touched_context = AllocSetContextCreate(TopTransactionContext, "pg_tenancy sandbox",
@@ -316,13 +619,70 @@ MigrationSandbox::MigrationSandbox(const std::string& tenant) {
     sandbox_depth++;
 }
 
+// Cursors opened inside (DECLARE, or a function returning a refcursor) would
+// let the caller run the owner's code later, with the caller's rights: they
+// are closed, as a transaction's end closes them. The caller's cursors must
+// all still be there.
+void MigrationSandbox::close_cursors_opened_inside() {
+    const SandboxFrame& frame = frames[frame_index_];
+    std::vector<OpenCursor> now = open_cursors();
+    for (const OpenCursor& before : frame.cursors) {
+        const OpenCursor* still_open = nullptr;
+        for (const OpenCursor& cursor : now)
+            if (cursor.portal == before.portal && cursor.name == before.name && cursor.created == before.created)
+                still_open = &cursor;
+        if (still_open == nullptr)
+            throw core::Error("42501", "cannot use the caller's cursors in a migration",
+                              fmt::format("Cursor \"{}\" was open before the migration began, and "
+                                          "code in the migration closed it.",
+                                          before.name));
+        if (still_open->position != before.position || still_open->at_start != before.at_start ||
+            still_open->at_end != before.at_end)
+            throw core::Error("42501", "cannot use the caller's cursors in a migration",
+                              fmt::format("Cursor \"{}\" was open before the migration began, and "
+                                          "code in the migration read or moved it.",
+                                          before.name));
+    }
+    for (const OpenCursor& cursor : now) {
+        bool opened_inside = true;
+        for (const OpenCursor& before : frame.cursors)
+            opened_inside = opened_inside && !(cursor.portal == before.portal && cursor.name == before.name);
+        if (!opened_inside || cursor.created < frame.statement_start) continue;
+        call_postgres([&] {
+            Portal portal = GetPortalByName(cursor.name.c_str());
+            if (!PortalIsValid(portal)) return;
+            if (portal->status == PORTAL_ACTIVE || portal->portalPinned)
+                ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                                errmsg("cannot leave cursor \"%s\" open after a migration", portal->name)));
+            PortalDrop(portal, false);
+        });
+    }
+}
+
 void MigrationSandbox::finish() {
     fire_deferred_events(touched_mark_);
     if (count_temp_objects() != temp_objects_at_entry_)
         throw core::Error("42501", "cannot create temporary objects in a migration",
                           "A migration runs in a sandbox: nothing it does may outlive it in the "
                           "caller's session, nor shadow the objects it means.");
+    close_cursors_opened_inside();
+    int locks = call_postgres([&] { return restore_session_advisory_locks(frames[frame_index_].locks); });
+    if (locks & locks_kept)
+        throw core::Error("42501", "cannot keep session-level advisory locks after a migration",
+                          "A migration runs in a sandbox: nothing it does may outlive it in the "
+                          "caller's session. The session-level advisory locks taken in it were "
+                          "released.",
+                          "Take pg_advisory_xact_lock(), released with the transaction, or release "
+                          "the lock before the migration ends.");
+    if (locks & locks_released)
+        throw core::Error("42501", "cannot release the caller's session-level advisory locks in a migration",
+                          (locks & locks_lost) ? "A migration runs in a sandbox: it may not change the caller's "
+                                       "session. One of the locks could not be taken again: another "
+                                       "session holds it now."
+                                     : "A migration runs in a sandbox: it may not change the caller's "
+                                       "session. The caller holds its locks again.");
     finished_ = true;
+    frames.resize(frame_index_);
     sandbox_depth--;
     call_postgres([&] {
         touched_relations = list_truncate(touched_relations, touched_mark_);
@@ -341,7 +701,9 @@ void MigrationSandbox::finish() {
 MigrationSandbox::~MigrationSandbox() {
     if (finished_) return;
     // Unwinding an error: the (sub)transaction's abort restores the settings;
-    // the user goes back now, so nothing after runs as the owner.
+    // the user goes back now, so nothing after runs as the owner. Session
+    // locks outlive an abort: the abort of the (sub)transaction puts them back.
+    if (frame_index_ < frames.size()) frames[frame_index_].abandoned = true;
     sandbox_depth--;
     SetUserIdAndSecContext(saved_user_, saved_security_context_);
     if (touched_context == nullptr) return;
@@ -357,12 +719,17 @@ MigrationSandbox::~MigrationSandbox() {
 void install_sandbox_hooks() {
     previous_executor_start = ExecutorStart_hook;
     ExecutorStart_hook = sandbox_executor_start;
+    previous_executor_run = ExecutorRun_hook;
+    ExecutorRun_hook = sandbox_executor_run;
     previous_process_utility = ProcessUtility_hook;
     ProcessUtility_hook = sandbox_process_utility;
+    RegisterXactCallback(sandbox_transaction_callback, nullptr);
+    RegisterSubXactCallback(sandbox_subtransaction_callback, nullptr);
 }
 
 void reset_sandbox() {
     sandbox_depth = 0;
+    own_set_constraints = false;
     touched_context = nullptr;  // freed with TopTransactionContext
     touched_relations = NIL;
 }

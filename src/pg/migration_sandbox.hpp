@@ -11,7 +11,13 @@
 //    inside, plain SET and set_config(..., false) included;
 //  - statements that would outlive the sandbox in the caller's session are
 //    refused (PREPARE, DEALLOCATE, LISTEN, UNLISTEN, DISCARD, DECLARE ... WITH
-//    HOLD, LOAD), and so is any temporary object;
+//    HOLD, LOAD, SET CONSTRAINTS but the sandbox's own), and so is any
+//    temporary object;
+//  - session-level advisory locks are as they were when it opened: finish()
+//    releases those taken inside and takes back the caller's released inside
+//    (failing the run either way), the abort of a failed run does the same;
+//  - cursors opened inside are closed by finish(); those open before are out
+//    of reach (FETCH, MOVE, CLOSE refused, closing one fails the run);
 //  - deferred trigger events queued inside (deferred constraints, constraint
 //    triggers) are fired by finish(), still as the owner and inside the nest
 //    level, so none of them fires later as the caller and a violation fails
@@ -20,6 +26,7 @@
 // user and the settings; the destructor only unwinds the sandbox's own state.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +51,9 @@ public:
     void finish();
 
 private:
+    void close_cursors_opened_inside();
+
+    std::size_t frame_index_ = 0;
     Oid saved_user_ = InvalidOid;
     int saved_security_context_ = 0;
     int nest_level_ = 0;

@@ -192,6 +192,145 @@ check "such a name cannot stand for @tenant@ in a dollar-quoted body (42602)" "4
 check "other tenants get the function" "0" \
     "SELECT count(*) FROM tenancy.migration_states WHERE version = 12 AND state <> 'applied' AND tenant NOT LIKE 'inj%' AND tenant <> 't_env'"
 
+# --- Session and transaction state owner code leaves behind ----------------
+# The owner's trigger on its schema_migrations runs act() in the sandbox; each
+# case below gives act() another body, then the DBA migrates the tenant.
+run_sql "CREATE SCHEMA t_state AUTHORIZATION sbx_owner;
+         SELECT tenancy.create_tenant('t_state', if_not_exists => true)"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U sbx_owner -c "
+    CREATE FUNCTION t_state.act() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$;
+    CREATE TRIGGER act AFTER INSERT ON t_state.schema_migrations
+        FOR EACH ROW EXECUTE FUNCTION t_state.act();
+    CREATE FUNCTION t_state.grab() RETURNS int LANGUAGE plpgsql AS
+        \$\$BEGIN ALTER ROLE sbx_owner SUPERUSER; RETURN 1; END\$\$;" >/dev/null
+state_version=20
+# owner_act BODY: act() runs BODY; a new migration is registered for the next migrate.
+owner_act() {
+    psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U sbx_owner -c "
+        CREATE OR REPLACE FUNCTION t_state.act() RETURNS trigger LANGUAGE plpgsql AS
+            \$body\$DECLARE r refcursor; v text; BEGIN $1; RETURN NULL; END\$body\$;" >/dev/null
+    state_version=$((state_version + 1))
+    run_sql "SELECT tenancy.register_migration($state_version, 'state_$state_version', 'SELECT 1')"
+}
+held_advisory="SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+
+# Session-level advisory locks.
+for lock in "pg_advisory_lock(4242)" "pg_advisory_lock_shared(4242)" "pg_advisory_lock(42, 42)" \
+            "pg_advisory_lock_shared(42, 42)" "pg_try_advisory_lock(4242)" "pg_try_advisory_lock_shared(42, 42)"; do
+    owner_act "PERFORM $lock"
+    output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "SELECT tenancy.migrate('t_state')" \
+        -c "$held_advisory" 2>&1 || true)
+    check_output "owner code keeping a session-level advisory lock ($lock) fails the migration (42501)" \
+        "ERROR:  42501: cannot keep session-level advisory locks after a migration" "$output"
+    check_output "and the caller's session does not hold $lock after it" "^0$" "$output"
+done
+owner_act "PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_lock(4242); PERFORM pg_advisory_unlock(4242)"
+output=$(psql -X -A -t -d "$TEST_DB" -c "SELECT pg_advisory_lock(4242)" -c "SELECT tenancy.migrate('t_state')" \
+    -c "SELECT 'unlocks:' || pg_advisory_unlock(4242)::text || ',' || pg_advisory_unlock(4242)::text" 2>&1 || true)
+check_output "an extra hold on a lock the caller holds is refused too (42501)" "cannot keep session-level advisory locks" "$output"
+check_output "and the caller holds it as many times as before" "^unlocks:true,false$" "$output"
+owner_act "PERFORM pg_advisory_unlock_all()"
+output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "SELECT pg_advisory_lock(99)" -c "SELECT pg_advisory_lock(99)" \
+    -c "SELECT tenancy.migrate('t_state')" \
+    -c "SELECT 'unlocks:' || pg_advisory_unlock(99)::text || ',' || pg_advisory_unlock(99)::text || ',' || pg_advisory_unlock(99)::text" 2>&1 || true)
+check_output "owner code releasing the caller's session-level advisory locks fails the migration (42501)" \
+    "ERROR:  42501: cannot release the caller's session-level advisory locks in a migration" "$output"
+check_output "and the caller holds its locks again, as many times" "^unlocks:true,true,false$" "$output"
+owner_act "PERFORM pg_advisory_lock(4243); RAISE EXCEPTION 'fails after locking'"
+output=$(psql -X -A -t -d "$TEST_DB" -c "DO \$\$BEGIN PERFORM tenancy.migrate('t_state'); EXCEPTION WHEN others THEN NULL; END\$\$" \
+    -c "$held_advisory" 2>&1 || true)
+check_output "a migration failing after owner code took a session-level advisory lock leaves it in no session" "^0$" "$output"
+output=$(psql -X -A -t -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" -c "$held_advisory" 2>&1 || true)
+check_output "nor through migrate_all, which goes on after the tenant's failure" "^0$" "$output"
+owner_act "PERFORM pg_advisory_lock(4244); PERFORM pg_advisory_unlock(4244); PERFORM pg_advisory_xact_lock(4245)"
+check "a session-level advisory lock released before the migration ends, and transaction-level ones, are fine" "t" \
+    "SELECT tenancy.migrate('t_state') IS NOT NULL"
+
+# SET CONSTRAINTS would change the caller's transaction after the migration.
+owner_act "SET CONSTRAINTS ALL DEFERRED"
+check "owner code running SET CONSTRAINTS fails the migration (42501)" "42501" \
+    "SELECT '$(sqlstate_of "BEGIN; SELECT tenancy.migrate('t_state'); COMMIT")'"
+check "a migration holding SET CONSTRAINTS is refused at registration (42501)" "42501" \
+    "SELECT '$(sqlstate_of "SELECT tenancy.register_migration(90, 'set_constraints', 'SET CONSTRAINTS ALL IMMEDIATE')")'"
+owner_act "NULL"
+output=$(psql -X -v ON_ERROR_STOP=1 -d "$TEST_DB" -c "BEGIN" -c "INSERT INTO public.c VALUES (21)" \
+    -c "SELECT tenancy.migrate('t_state')" -c "INSERT INTO public.p VALUES (21)" -c "COMMIT" 2>&1 && echo committed || true)
+check_output "the sandbox's own SET CONSTRAINTS still leaves the caller's deferred checks deferred" "^committed$" "$output"
+
+# Cursors opened inside stay inside; the caller's cursors are out of reach.
+owner_act "EXECUTE 'DECLARE owner_cursor CURSOR FOR SELECT t_state.grab()'"
+output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "BEGIN" -c "SELECT tenancy.migrate('t_state')" \
+    -c "FETCH ALL FROM owner_cursor" -c "COMMIT" 2>&1 || true)
+check_output "a cursor owner code declared is closed when the migration ends (34000 for the caller)" \
+    'ERROR:  34000: cursor "owner_cursor" does not exist' "$output"
+check "and the caller did not run the owner's function through it" "f" "SELECT rolsuper FROM pg_roles WHERE rolname = 'sbx_owner'"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U sbx_owner -c "
+    CREATE FUNCTION t_state.opener() RETURNS refcursor LANGUAGE plpgsql AS
+        \$\$DECLARE c refcursor := 'owner_refcursor'; BEGIN OPEN c FOR SELECT t_state.grab(); RETURN c; END\$\$;" >/dev/null
+owner_act "PERFORM t_state.opener()"
+output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "BEGIN" -c "SELECT tenancy.migrate('t_state')" \
+    -c "FETCH ALL FROM owner_refcursor" -c "COMMIT" 2>&1 || true)
+check_output "a cursor a function of the owner opened and returned is closed too (34000)" \
+    'ERROR:  34000: cursor "owner_refcursor" does not exist' "$output"
+check "and the caller did not run the owner's function through it" "f" "SELECT rolsuper FROM pg_roles WHERE rolname = 'sbx_owner'"
+for statement in "FETCH ALL FROM mine" "MOVE FORWARD ALL IN mine" "CLOSE mine" "CLOSE ALL"; do
+    owner_act "EXECUTE '$statement'"
+    output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "BEGIN" -c "DECLARE mine CURSOR FOR SELECT 'secret'" \
+        -c "SELECT tenancy.migrate('t_state')" -c "ROLLBACK" 2>&1 || true)
+    check_output "owner code may not run $statement on the caller's cursor (42501)" \
+        "ERROR:  42501: cannot use the caller's cursors in a migration" "$output"
+done
+for body in "r := 'mine'; FETCH r INTO v; RAISE NOTICE 'read %', v" "r := 'mine'; CLOSE r"; do
+    owner_act "$body"
+    output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "BEGIN" -c "DECLARE mine CURSOR FOR SELECT 'secret'" \
+        -c "SELECT tenancy.migrate('t_state')" -c "ROLLBACK" 2>&1 || true)
+    check_output "PL/pgSQL owner code may not use the caller's cursor ($body) (42501)" \
+        "ERROR:  42501: cannot use the caller's cursors in a migration" "$output"
+    check "and read nothing from it" "0" "SELECT $(grep -c 'read secret' <<<"$output" || true)"
+done
+# A WITH HOLD cursor of an earlier transaction is read from its stored rows,
+# without the executor: the read is found when the migration ends.
+owner_act "r := 'held'; FETCH r INTO v"
+output=$(psql -X -A -t -d "$TEST_DB" -v VERBOSITY=verbose -c "BEGIN" -c "DECLARE held CURSOR WITH HOLD FOR SELECT 'secret'" \
+    -c "COMMIT" -c "SELECT tenancy.migrate('t_state')" -c "FETCH held" 2>&1 || true)
+check_output "PL/pgSQL owner code reading the caller's WITH HOLD cursor fails the migration (42501)" \
+    "ERROR:  42501: cannot use the caller's cursors in a migration" "$output"
+check_output "naming the cursor it read" 'Cursor "held" was open before the migration began, and code in the migration read or moved it' "$output"
+owner_act "EXECUTE 'DECLARE own CURSOR FOR SELECT 1'; r := 'own'; FETCH r INTO v; EXECUTE 'CLOSE own'"
+check "owner code may use and close its own cursors" "t" "SELECT tenancy.migrate('t_state') IS NOT NULL"
+
+# Transaction characteristics are settings, undone with the sandbox's others.
+owner_act "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY; PERFORM set_config('transaction_read_only', 'on', false)"
+output=$(psql -X -A -t -d "$TEST_DB" -c "BEGIN" -c "SELECT tenancy.migrate('t_state') IS NOT NULL" \
+    -c "SELECT 'after:' || concat_ws('|', current_setting('transaction_read_only'), current_setting('default_transaction_read_only'),
+                                      current_setting('default_transaction_isolation'))" -c "COMMIT" 2>&1 || true)
+check_output "SET TRANSACTION READ ONLY and SET SESSION CHARACTERISTICS in owner code do not outlive the migration" \
+    "^after:off\|off\|read committed$" "$output"
+owner_act "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"
+check "SET TRANSACTION ISOLATION LEVEL in owner code fails (25001): the caller's transaction has run queries" "25001" \
+    "SELECT '$(sqlstate_of "SELECT tenancy.migrate('t_state')")'"
+owner_act "NULL"
+
+# Event triggers: only superusers make them; pg_tenancy's own run only its code.
+check "a tenant owner cannot create an event trigger (42501)" "42501" \
+    "SELECT '$(psql -X -q -d "$TEST_DB" -U sbx_owner -v VERBOSITY=sqlstate -c "CREATE EVENT TRIGGER grab ON ddl_command_end EXECUTE FUNCTION t_state.act()" 2>&1 | grep -oE '[0-9A-Z]{5}$')'"
+check "pg_tenancy's event trigger functions are its own C code with a pinned search_path" \
+    "_on_ddl_command_end|c|true|{\"search_path=pg_catalog, pg_temp\"}
+_on_sql_drop|c|true|{\"search_path=pg_catalog, pg_temp\"}" \
+    "SELECT p.proname || '|' || l.lanname || '|' || p.prosecdef || '|' || p.proconfig::text FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
+     JOIN pg_event_trigger AS e ON e.evtfoid = p.oid ORDER BY 1"
+run_sql "CREATE SCHEMA t_dropped AUTHORIZATION sbx_owner; SELECT tenancy.create_tenant('t_dropped', if_not_exists => true);
+         GRANT CREATE ON DATABASE \"$TEST_DB\" TO sbx_owner"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U sbx_owner -c "
+    CREATE TEMP TABLE tenant_registry (tenant text);
+    CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN ALTER ROLE sbx_owner SUPERUSER; RETURN NULL; END\$\$;
+    CREATE TRIGGER grab AFTER DELETE ON pg_temp.tenant_registry FOR EACH ROW EXECUTE FUNCTION pg_temp.grab();
+    ALTER SCHEMA t_dropped RENAME TO t_dropped2; DROP SCHEMA t_dropped2 CASCADE;" >/dev/null
+run_sql "REVOKE CREATE ON DATABASE \"$TEST_DB\" FROM sbx_owner"
+check "a tenant owner renaming and dropping its tenant: pg_tenancy's event triggers keep the registry" "0" \
+    "SELECT count(*) FROM tenancy.tenant_registry WHERE tenant LIKE 't_dropped%'"
+check "and ran none of the owner's code as the extension's owner" "f" "SELECT rolsuper FROM pg_roles WHERE rolname = 'sbx_owner'"
+
 # --- PostgreSQL 16+: acting as the owner needs SET on its role ---------------
 if [ "$(value_of "SHOW server_version_num")" -ge 160000 ]; then
     run_sql "GRANT sbx_owner TO sbx_admin WITH SET FALSE, INHERIT TRUE;
