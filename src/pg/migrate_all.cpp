@@ -619,6 +619,8 @@ void run_all(const Call& call) {
     try {
         int started = call_postgres([&] { return start_workers(segment, run, call.workers, handles); });
         CallerRun c{run, plan, log, call.may_commit, started, {}};
+        log.update(run, started);
+        commit(c);
         if (started < call.workers)
             notice(fmt::format("{}: {} of {} workers started (no free background worker slot; "
                                "see max_worker_processes), the calling session runs tenants too",
