@@ -66,8 +66,10 @@ VersionFilter relevant_versions(const std::vector<core::RegisteredVersion>& regi
 
 // Runs the tenant's migrations in a subtransaction, the way plpgsql runs a
 // block with an EXCEPTION clause. Returns the failure (the tenant then is as
-// it was), or nullptr.
-std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOptions& options) {
+// it was), or nullptr; ran counts the migrations run (none when someone else
+// ran them meanwhile).
+std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOptions& options,
+                                         int& ran) {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
     call_postgres([] { BeginInternalSubTransaction(nullptr); });
@@ -79,9 +81,9 @@ std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOpt
         // a migration registered meanwhile is run with the text it has now.
         std::vector<Migration> registered = registered_migrations();
         if (options.direction == Direction::up)
-            migrate_tenant(tenant, registered, options.target);
+            ran = migrate_tenant(tenant, registered, options.target);
         else
-            rollback_tenant(tenant, registered, *options.target);
+            ran = rollback_tenant(tenant, registered, *options.target);
         call_postgres([] { ReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
@@ -146,7 +148,8 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
     }
     report_tenant_activity(tenant, std::nullopt);
 
-    std::exception_ptr failure = run_in_subtransaction(tenant, plan.options);
+    int ran = 0;
+    std::exception_ptr failure = run_in_subtransaction(tenant, plan.options, ran);
     if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
     if (failure) {
         outcome.kind = TenantOutcome::failed;
@@ -154,7 +157,7 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
         outcome.failure = failure;
         registry::set_last_error(tenant, outcome.error);
     } else {
-        outcome.kind = *work ? TenantOutcome::changed : TenantOutcome::up_to_date;
+        outcome.kind = ran > 0 ? TenantOutcome::changed : TenantOutcome::up_to_date;
         if (had_last_error) registry::set_last_error(tenant, std::nullopt);
     }
     return outcome;

@@ -153,9 +153,33 @@ check "released, the run completes; the view empties" "0" "SELECT count(*) FROM 
 check "rate and ETA while running came from the log row, now finished" "completed|40" \
     "SELECT outcome || '|' || migrated FROM tenancy.migration_runs ORDER BY run DESC LIMIT 1"
 
+# --- two runs with workers share the tenants ----------------------------------
+# Tenants t20 and later wait for the lock: the first run's two workers
+# migrate t01..t19 and wait in t20 and t21; the second run's skip those two
+# (their tenant locks are held) and wait in t22 and t23. Released, both finish.
+run_sql "SELECT tenancy.register_migration(8, 'shared', 'SELECT pg_advisory_xact_lock_shared(4242) WHERE current_schema() >= ''t20''; CREATE TABLE eight (id int)', 'DROP TABLE eight');"
+echo "SELECT pg_advisory_lock(4242);" >&7
+wait_until "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(workers => 2)" >/dev/null 2>&1 &
+first=$!
+wait_until "SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker' AND wait_event_type = 'Lock'"
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(workers => 2)" >/dev/null 2>&1 &
+second=$!
+wait_until "SELECT count(*) = 4 FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker' AND wait_event_type = 'Lock'"
+check "the second run's workers took other tenants than the first's" "t" \
+    "SELECT count(DISTINCT query) = 4 FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker'"
+echo "SELECT pg_advisory_unlock(4242);" >&7
+wait "$first"
+wait "$second"
+check "two runs with workers share the tenants: each migrated some, 40 in all" "true|40" \
+    "SELECT bool_and(migrated > 0) || '|' || sum(migrated)
+     FROM (SELECT migrated FROM tenancy.migration_runs ORDER BY run DESC LIMIT 2) r"
+check "and every tenant has version 8 once" "40" \
+    "SELECT count(*) FROM tenancy.migration_status() WHERE version = 8 AND state = 'applied'"
+
 # --- statement_timeout stops the workers ------------------------------------
 echo "SELECT pg_advisory_lock(4242);" >&7
-run_sql "SELECT tenancy.register_migration(7, 'waits_too', 'CREATE TABLE seven_a (id int); SELECT pg_advisory_xact_lock_shared(4242); CREATE TABLE seven_b (id int)', 'DROP TABLE seven_a; DROP TABLE seven_b');"
+run_sql "SELECT tenancy.register_migration(9, 'waits_too', 'CREATE TABLE seven_a (id int); SELECT pg_advisory_xact_lock_shared(4242); CREATE TABLE seven_b (id int)', 'DROP TABLE seven_a; DROP TABLE seven_b');"
 wait_until "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
 output=$(psql -X -d "$TEST_DB" -c "SET statement_timeout = '1s'" -c "CALL tenancy.migrate_all(workers => 2)" 2>&1 || true)
 check_output "statement_timeout cancels the caller" "ERROR:  canceling statement due to statement timeout" "$output"
@@ -171,7 +195,7 @@ check "no tenant is half-migrated" "0" \
      WHERE (to_regclass(format('%I.seven_a', t.tenant)) IS NULL) <> (to_regclass(format('%I.seven_b', t.tenant)) IS NULL)"
 check "the cancelled run is not shown as running" "0" "SELECT count(*) FROM tenancy.migration_progress"
 psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(workers => 2)" >/dev/null 2>&1
-check "a rerun completes" "40" "SELECT count(*) FROM tenancy.tenants WHERE version = 7 AND pending = 0"
+check "a rerun completes" "40" "SELECT count(*) FROM tenancy.tenants WHERE version = 9 AND pending = 0"
 check "and marks the cancelled run interrupted" "interrupted" \
     "SELECT outcome FROM tenancy.migration_runs ORDER BY run DESC OFFSET 1 LIMIT 1"
 finish_checks
