@@ -320,6 +320,11 @@ class RunLog {
 public:
     RunLog(const RunOptions& options, int workers, std::size_t tenants, bool may_commit)
         : may_commit_(may_commit), started_(std::chrono::steady_clock::now()) {
+        // Absent while the database still has the 0.1.0 objects (before
+        // ALTER EXTENSION pg_tenancy UPDATE): the run is not logged then.
+        enabled_ = spi::query_value("SELECT pg_catalog.to_regclass('tenancy.migration_runs') IS NOT NULL") ==
+                   spi::Value("t");
+        if (!enabled_) return;
         std::string caller = registry::role_name(GetUserId());
         registry::AsRegistryOwner as_owner;
         // Runs whose backend is gone without finishing them (killed, cancelled).
@@ -354,6 +359,7 @@ public:
 
 private:
     void write(const SharedRun* run, int workers_started, const std::optional<std::string>& outcome) {
+        if (!enabled_) return;
         auto* counters = const_cast<SharedRun*>(run);
         double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -372,6 +378,7 @@ private:
     }
 
     bool may_commit_;
+    bool enabled_ = false;
     std::int64_t id_ = 0;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_update_ = std::chrono::steady_clock::now();
@@ -690,7 +697,8 @@ Datum run_procedure(FunctionCallInfo fcinfo, Direction direction) {
             throw core::Error(core::sqlstate::null_value_not_allowed,
                               "target_version must not be null");
         call.options.on_error = parse_on_error(required_text_argument(fcinfo, 1, "on_error"));
-        std::optional<int> workers = int32_argument(fcinfo, 2);
+        // The 0.1.0 procedures (before ALTER EXTENSION ... UPDATE) pass two arguments.
+        std::optional<int> workers = PG_NARGS() > 2 ? int32_argument(fcinfo, 2) : std::optional<int>(1);
         if (!workers)
             throw core::Error(core::sqlstate::null_value_not_allowed, "workers must not be null");
         if (*workers < 1 || *workers > max_workers)
