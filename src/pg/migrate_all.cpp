@@ -90,7 +90,8 @@ struct SharedError {
 
 struct SharedRun {
     Oid database;
-    Oid role;
+    Oid session_user;  // who the worker connects as: the session's user, who may log in
+    Oid role;          // whom it acts as: the calling role (SET ROLE included), as a parallel worker does
     int64 run_id;
     Direction direction;
     bool has_target;
@@ -282,14 +283,19 @@ std::vector<TenantRow> tenants_in_name_order(const Subset& subset) {
         }
         names = literal + "}";
     }
-    for (spi::Row& row :
-         spi::query("SELECT r.tenant, r.last_error IS NOT NULL FROM tenancy.tenant_registry r "
+    // As the registry's owner: last_error is not readable by every caller,
+    // and only whether there is one is read here.
+    std::vector<spi::Row> rows;
+    {
+        registry::AsRegistryOwner as_owner;
+        rows = spi::query("SELECT r.tenant, r.last_error IS NOT NULL FROM tenancy.tenant_registry r "
                     "WHERE ($1::text[] IS NULL OR r.tenant OPERATOR(pg_catalog.=) ANY ($1::text[])) "
                     "AND ($2::text IS NULL OR r.tenant COLLATE pg_catalog.\"C\" "
                     "OPERATOR(pg_catalog.~) $2::text) "
-                    "ORDER BY r.tenant COLLATE pg_catalog.\"C\"",
-                    {names, subset.pattern}))
-        tenants.push_back({std::move(*row[0]), *row[1] == "t"});
+                          "ORDER BY r.tenant COLLATE pg_catalog.\"C\"",
+                          {names, subset.pattern});
+    }
+    for (spi::Row& row : rows) tenants.push_back({std::move(*row[0]), *row[1] == "t"});
     if (subset.tenants) {
         std::set<std::string> found;
         for (const TenantRow& row : tenants) found.insert(row.tenant);
@@ -547,6 +553,7 @@ struct Call {
 void fill_run(SharedRun* run, const Call& call, const std::vector<TenantRow>& tenants) {
     memset(run, 0, offsetof(SharedRun, tenants));
     run->database = MyDatabaseId;
+    run->session_user = GetSessionUserId();
     run->role = GetUserId();
     run->direction = call.options.direction;
     run->has_target = call.options.target.has_value();
@@ -774,28 +781,42 @@ RunPlan* worker_plan(SharedRun* run) {
     raise_pending_error(pending);
 }
 
-// One tenant, in the current transaction. Returns false when the queue is
-// empty.
-bool worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBudget& cache_budget) {
+enum class Step { queue_empty, quiet, wrote };
+
+// Tenants, in the current transaction: one that has work (then the
+// transaction is that tenant's alone), or up to 64 that have none (a peek
+// each), so that a run with little to do costs few transactions.
+Step worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBudget& cache_budget) {
     PendingError pending;
     try {
-        cache_budget.note();
-        BusyTenant busy;
-        int index = claim(run, busy);
-        if (index < 0) return false;
         spi::connect();
-        TenantOutcome outcome = run_claimed(run, index, busy, plan);
-        spi::finish();
-        if (outcome.kind != TenantOutcome::busy) run->worker[worker].tenants++;
-        if (outcome.kind == TenantOutcome::failed && plan.options.on_error == OnError::stop) {
-            // last_error is committed with the tenant's transaction.
-            try {
-                std::rethrow_exception(outcome.failure);
-            } catch (...) {
-                publish_current_error(run);
+        for (int quiet = 0; quiet < 64 && !stopped(run); quiet++) {
+            cache_budget.note();
+            BusyTenant busy;
+            int index = claim(run, busy);
+            if (index < 0) {
+                spi::finish();
+                return Step::queue_empty;
+            }
+            TenantOutcome outcome = run_claimed(run, index, busy, plan);
+            if (outcome.kind != TenantOutcome::busy) run->worker[worker].tenants++;
+            if (outcome.kind == TenantOutcome::failed && plan.options.on_error == OnError::stop) {
+                // last_error is committed with the tenant's transaction.
+                try {
+                    std::rethrow_exception(outcome.failure);
+                } catch (...) {
+                    publish_current_error(run);
+                }
+            }
+            bool wrote = outcome.kind == TenantOutcome::changed || outcome.kind == TenantOutcome::failed ||
+                         (outcome.kind == TenantOutcome::up_to_date && run->tenants[index].had_last_error);
+            if (wrote) {
+                spi::finish();
+                return Step::wrote;
             }
         }
-        return true;
+        spi::finish();
+        return Step::quiet;
     } catch (...) {
         publish_current_error(run);
         capture_current_exception(pending);
@@ -837,9 +858,10 @@ void tenancy_migration_worker_main(Datum main_arg) {
     int worker;
     memcpy(&worker, MyBgworkerEntry->bgw_extra, sizeof(int));
 #ifdef BGWORKER_BYPASS_ROLELOGINCHECK
-    BackgroundWorkerInitializeConnectionByOid(run->database, run->role, BGWORKER_BYPASS_ROLELOGINCHECK);
+    BackgroundWorkerInitializeConnectionByOid(run->database, run->session_user,
+                                              BGWORKER_BYPASS_ROLELOGINCHECK);
 #else
-    BackgroundWorkerInitializeConnectionByOid(run->database, run->role, 0);
+    BackgroundWorkerInitializeConnectionByOid(run->database, run->session_user, 0);
 #endif
     char application_name[NAMEDATALEN];
     snprintf(application_name, sizeof(application_name), "pg_tenancy run %lld worker %d",
@@ -847,6 +869,7 @@ void tenancy_migration_worker_main(Datum main_arg) {
     SetConfigOption("application_name", application_name, PGC_USERSET, PGC_S_SESSION);
 
     StartTransactionCommand();
+    if (run->role != run->session_user) SetCurrentRoleId(run->role, superuser_arg(run->role));
     PushActiveSnapshot(GetTransactionSnapshot());
     apply_caller_settings(run);
     RunPlan* plan = worker_plan(run);
@@ -859,15 +882,16 @@ void tenancy_migration_worker_main(Datum main_arg) {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
         PushActiveSnapshot(GetTransactionSnapshot());
-        bool more = worker_step(run, *plan, worker, cache_budget);
+        Step step = worker_step(run, *plan, worker, cache_budget);
         PopActiveSnapshot();
         CommitTransactionCommand();
         pgstat_report_activity(STATE_IDLE, nullptr);
         // Between tenants, the pending table statistics go to shared memory,
-        // so they do not pile up over thousands of tenants.
-        pgstat_report_stat(true);
+        // so they do not pile up over thousands of tenants: after each one
+        // that changed something, and at most every second otherwise.
+        pgstat_report_stat(step == Step::wrote);
         wake_caller(run);
-        if (!more) break;
+        if (step == Step::queue_empty) break;
     }
     run->worker[worker].memory = MemoryContextMemAllocated(TopMemoryContext, true);
     pg_atomic_write_u32(&run->worker[worker].exited, 1);

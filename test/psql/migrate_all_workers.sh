@@ -118,6 +118,28 @@ check_refusal "an invalid tenant_pattern" 2201B "CALL tenancy.migrate_all(tenant
 check "workers => 1 still runs inside a transaction block" "40" \
     "SET client_min_messages = warning; BEGIN; CALL tenancy.migrate_all(workers => 1); SELECT count(*) FROM tenancy.tenants WHERE version = 4; COMMIT;"
 
+# --- workers act as the calling role ----------------------------------------
+# A delegated administrator that may not log in, reached with SET ROLE: the
+# workers connect as the session's user and act as that role.
+psql -X -q -d "$TEST_DB" -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS tenancy_workers_admin" >/dev/null
+run_sql "CREATE ROLE tenancy_workers_admin NOLOGIN;
+         GRANT CREATE ON DATABASE \"$TEST_DB\" TO tenancy_workers_admin;
+         GRANT EXECUTE ON ALL ROUTINES IN SCHEMA tenancy TO tenancy_workers_admin;
+         GRANT SELECT ON tenancy.migration_registry TO tenancy_workers_admin;
+         SET ROLE tenancy_workers_admin;
+         SELECT tenancy.create_tenant('owned_1'), tenancy.create_tenant('owned_2');
+         RESET ROLE;
+         SELECT tenancy.register_migration(5, 'five', 'CREATE TABLE five (id int)', 'DROP TABLE five');"
+output=$(psql -X -d "$TEST_DB" -c "SET ROLE tenancy_workers_admin" \
+    -c "CALL tenancy.migrate_all(workers => 2, tenants => ARRAY['owned_1', 'owned_2'])" 2>&1)
+check_output "a role that may not log in runs migrate_all with workers" "NOTICE:  migrate_all: 2 tenants, 2 migrated" "$output"
+check "its workers acted as that role: it owns what they created, the log names it" "tenancy_workers_admin|tenancy_workers_admin|2" \
+    "SELECT (SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relname = 'five')
+            || '|' || started_by || '|' || workers_started
+     FROM tenancy.migration_runs ORDER BY run DESC LIMIT 1"
+run_sql "SELECT tenancy.drop_tenant('owned_1'), tenancy.drop_tenant('owned_2');
+         DELETE FROM tenancy.migration_registry WHERE version = 5;"
+
 # --- fewer worker slots than asked ------------------------------------------
 slots=$(value_of "SHOW max_worker_processes")
 run_sql "SELECT tenancy.register_migration(5, 'five', 'CREATE TABLE five (id int)', 'DROP TABLE five');"
