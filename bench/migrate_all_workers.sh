@@ -111,15 +111,21 @@ echo "  speed-up of workers => 2 over workers => 1: $(psql -X -A -t -d "$db" -c 
 echo "  workers => 2 against two psql sessions: $(psql -X -A -t -d "$db" -c "SELECT round($two / $floor, 3)") (target <= 1.15)"
 
 # Memory: each worker's TopMemoryContext when it leaves (DEBUG1 from the
-# caller), against the calling session's own after running every tenant.
-register 1000
-psql -X -q -d "$db" -c "SET client_min_messages = debug1" -c "CALL tenancy.migrate_all(workers => 2)" 2>&1 |
-    grep -o "migrate_all worker [0-9]*: [0-9]* tenants, memory [0-9]* kB" | sed 's/^/  /'
+# caller), after a quarter of the tenants and after all of them; against the
+# calling session's own after running every tenant itself.
+worker_memory() {  # VERSION [MAX_TENANTS]
+    register "$1"
+    psql -X -q -d "$db" -c "SET client_min_messages = debug1" \
+        -c "CALL tenancy.migrate_all(workers => 2, max_tenants => ${2:-NULL})" 2>&1 |
+        grep -o "migrate_all worker [0-9]*: [0-9]* tenants, memory [0-9]* kB" | sed 's/^/  /'
+}
+worker_memory 1000 $((tenants / 4))
+worker_memory 1000
 register 1001
 psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" <<'SQL' | tail -1 | sed 's/^/  /'
 SET client_min_messages = warning;
 CALL tenancy.migrate_all(workers => 1);
-SELECT format('the calling session with workers => 1: %s kB in all, %s kB of them pending statistics',
+SELECT format('the calling session after running every tenant (workers => 1): %s kB in all, %s kB of them pending statistics',
               (sum(total_bytes) / 1024)::bigint,
               (sum(total_bytes) FILTER (WHERE name LIKE 'PgStat%') / 1024)::bigint)
 FROM pg_backend_memory_contexts;

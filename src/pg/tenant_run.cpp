@@ -137,13 +137,13 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
         return outcome;
     }
     if (!*work && !had_last_error) return outcome;
-    if (*work && !admit()) {
-        outcome.kind = TenantOutcome::not_admitted;
-        return outcome;
-    }
     // Held to the end of the transaction (the subtransaction takes it again).
     if (busy == BusyTenant::skip && !registry::try_lock_tenant(tenant)) {
         outcome.kind = TenantOutcome::busy;
+        return outcome;
+    }
+    if (*work && !admit()) {
+        outcome.kind = TenantOutcome::not_admitted;
         return outcome;
     }
     report_tenant_activity(tenant, std::nullopt);

@@ -58,8 +58,8 @@ struct TenantOutcome {
 // back and recorded in last_error (in the current transaction); a real cancel
 // (ends_the_run) is rethrown. Committing is the caller's: each tenant is
 // committed on its own by both the calling backend and the workers.
-// admit is asked once the tenant is known to have work, before anything is
-// locked: false (max_tenants reached) leaves the tenant alone (not_admitted).
+// admit is asked once the tenant is known to have work and is not busy:
+// false (max_tenants reached) leaves the tenant alone (not_admitted).
 // The caller is connected to SPI.
 TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, const RunPlan& plan,
                              BusyTenant busy, const std::function<bool()>& admit);
