@@ -88,6 +88,42 @@ struct VersionsTable {
 // the table's lock (else `locked`). Never raises for what it finds.
 TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table);
 
+// The same, for a table already found (relid; InvalidOid: there is none).
+TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, bool wait,
+                               VersionsTable& table);
+
+// Every schema and every schema's versions table, each found by one catalog
+// scan at the start of a walk over all tenants, where looking each tenant up
+// in the catalog caches would miss every time (each tenant's entries are
+// new), costing an index search and a cache entry per tenant. Allocated in
+// the current memory context; trivially destructible, so a PostgreSQL error
+// may longjmp past it, and nothing to release but that context.
+struct SchemaEntry {
+    NameData name;  // the hash key
+    Oid schema;
+    Oid owner;
+};
+
+class CatalogDirectory {
+public:
+    // Reads pg_namespace, and pg_class's (relname, relnamespace) index for
+    // the tables named like the versions table.
+    void read();
+    // nullptr when no schema has that name.
+    const SchemaEntry* schema(const char* name) const;
+    // The schema's versions table, InvalidOid when it has none.
+    Oid versions_table(Oid schema) const;
+
+private:
+    struct TableEntry {
+        Oid schema;
+        Oid relid;
+    };
+    HTAB* schemas_ = nullptr;
+    TableEntry* tables_ = nullptr;  // sorted by schema
+    int table_count_ = 0;
+};
+
 // Whether GetUserId() may SELECT every table (a superuser, pg_read_all_data):
 // then open_versions_table() need not check privileges.
 bool reads_every_table();

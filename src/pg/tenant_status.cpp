@@ -141,15 +141,19 @@ struct Walk {
     Oid registry_owner;
     bool sees_every_error;  // the caller has the registry owner's privileges
     bool check_privileges;  // false when the caller may SELECT every table
+    // Every schema and versions table, when the walk reads every tenant;
+    // nullptr for one tenant, which the catalog caches find cheaper.
+    const CatalogDirectory* directory = nullptr;
     Tuplestorestate* result;
     TupleDesc descriptor;
     Datum applied, changed, unregistered, pending;  // the state texts
 };
 
 // last_error, or NULL for a caller who may not see it.
-bool may_see_error(const Walk& walk, Oid schema) {
+bool may_see_error(const Walk& walk, Oid schema, const SchemaEntry* entry) {
     if (walk.sees_every_error) return true;
     if (!OidIsValid(schema)) return false;
+    if (entry != nullptr) return has_privs_of_role(GetUserId(), entry->owner);
     HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
     if (!HeapTupleIsValid(tuple)) return false;
     Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
@@ -258,10 +262,21 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                  Datum last_error, bool has_last_error) {
     if (walk.shape == Shape::pending_tenants && walk.registered.count == 0) return;
     const char* name = TextDatumGetCString(tenant);
-    Oid schema = get_namespace_oid(name, true);
+    const SchemaEntry* entry = nullptr;
+    Oid schema = InvalidOid;
+    if (walk.directory != nullptr) {
+        entry = walk.directory->schema(name);
+        if (entry != nullptr) schema = entry->schema;
+    } else {
+        schema = get_namespace_oid(name, true);
+    }
     VersionsTable table;
-    TableState state = OidIsValid(schema) ? open_versions_table(schema, walk.check_privileges, false, table)
-                                          : TableState::no_schema;
+    TableState state = TableState::no_schema;
+    if (entry != nullptr)
+        state = open_versions_table(schema, walk.directory->versions_table(schema),
+                                    walk.check_privileges, false, table);
+    else if (OidIsValid(schema))
+        state = open_versions_table(schema, walk.check_privileges, false, table);
     bool* seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
     int seen_count = 0;
     bool has_version = false;
@@ -317,7 +332,7 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
         Datum values[5] = {tenant, created_at, Int64GetDatum(highest),
                            Int32GetDatum(walk.registered.count - seen_count), last_error};
         bool nulls[5] = {false, !has_created_at, !has_version, !known,
-                         !has_last_error || !may_see_error(walk, schema)};
+                         !has_last_error || !may_see_error(walk, schema, entry)};
         tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
     } else if (known) {
         // Applied and pending versions merged in version order, so that
@@ -464,6 +479,11 @@ void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant,
     walk.unregistered = CStringGetTextDatum("unregistered");
     walk.pending = CStringGetTextDatum("pending");
     walk.registered = read_registered(walk.snapshot);
+    CatalogDirectory directory;
+    if (only_tenant == nullptr) {
+        directory.read();
+        walk.directory = &directory;
+    }
     walk_registry(walk);
     UnregisterSnapshot(walk.snapshot);
     if (require_tenant && only_tenant != nullptr && !walk.found) raise_unknown_tenant(only_tenant);

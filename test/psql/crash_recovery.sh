@@ -22,7 +22,8 @@ SELECT tenancy.register_migration(2, 'slow_two_tables',
     'CREATE TABLE first_half (id int); SELECT pg_sleep(0.03); CREATE TABLE second_half (id int)');"
 psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all()" >/dev/null 2>&1 &
 caller=$!
-sleep 1
+# The run commits each tenant: kill it once some, not all, are migrated.
+wait_until "SELECT count(*) >= 5 FROM tenancy.tenants WHERE version = 2"
 victim=$(value_of "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CALL tenancy.migrate_all%' AND pid <> pg_backend_pid()")
 kill -9 "$victim"
 wait "$caller" || true
@@ -47,7 +48,7 @@ workload=$(mktemp)
 echo "INSERT INTO organizations (name) VALUES ('storm');" >"$workload"
 pgbench -n -c 4 -j 2 -T 20 -f "$workload" "$TEST_DB" >/dev/null 2>&1 &
 storm=$!
-sleep 3
+wait_until "SELECT count(*) >= 20 FROM organizations"
 "$TENANCY_CLUSTER" ctl stop -m immediate >/dev/null
 wait "$storm" || true
 "$TENANCY_CLUSTER" ctl start >/dev/null

@@ -52,6 +52,20 @@ check_output() {
     fi
 }
 
+# wait_until QUERY [SECONDS]: polls until QUERY returns t, for at most SECONDS
+# (default 60). Tests wait for a state this way, never for a fixed time, so a
+# loaded machine only makes them slower. Returns 1 when the deadline passes.
+wait_until() {
+    local query=$1 deadline=$((SECONDS + ${2:-60}))
+    until [ "$(value_of "$query" 2>/dev/null)" = t ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "     (gave up waiting for: $query)"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
 finish_checks() {
     echo "     $(basename "$0"): $checks_passed passed, $checks_failed failed"
     [ "$checks_failed" -eq 0 ]

@@ -73,10 +73,13 @@ check "and is recorded in its last_error" "23503" "SELECT left(last_error, 5) FR
 run_sql "SELECT tenancy.register_migration(11, 'touch_kids', 'ALTER TABLE kids ADD note text')"
 run_sql "DELETE FROM tenancy.migration_registry WHERE version = 10;
          SELECT tenancy.drop_tenant('u2')"
-psql -X -q -d "$TEST_DB" -c "BEGIN" -c "LOCK TABLE u1.kids IN ACCESS SHARE MODE" -c "SELECT pg_sleep(4)" >/dev/null 2>&1 &
+PGAPPNAME=kids_holder psql -X -q -d "$TEST_DB" -c "BEGIN" -c "LOCK TABLE u1.kids IN ACCESS SHARE MODE" \
+    -c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
 holder=$!
-sleep 0.5
+wait_until "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'kids_holder'
+                           AND query LIKE 'SELECT pg_sleep%')"
 output=$(PGOPTIONS="-c lock_timeout=300ms" psql -X -d "$TEST_DB" -c "CALL tenancy.migrate_all(on_error => 'continue')" 2>&1 || true)
+run_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kids_holder'"
 wait "$holder" || true
 check "with lock_timeout set, the locked tenant fails with 55P03" "55P03" \
     "SELECT left(last_error, 5) FROM tenancy.tenants WHERE tenant = 'u1'"

@@ -9,16 +9,6 @@ fresh_database
 
 workers_running="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker'"
 
-# Polls (without timing assumptions: up to 30 s) until the query returns t.
-wait_until() {
-    for _ in $(seq 1 300); do
-        [ "$(value_of "$1")" = "t" ] && return 0
-        sleep 0.1
-    done
-    echo "     (gave up waiting for: $1)"
-    return 1
-}
-
 run_sql "
 SELECT tenancy.register_migration(1, 'create_items', 'CREATE TABLE items (id int)', 'DROP TABLE items');
 SELECT tenancy.create_tenant(format('t%s', lpad(i::text, 2, '0'))) FROM generate_series(1, 40) AS i;

@@ -8,15 +8,6 @@ fresh_database
 
 workers_running="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker'"
 
-wait_until() {
-    for _ in $(seq 1 300); do
-        [ "$(value_of "$1" 2>/dev/null)" = "t" ] && return 0
-        sleep 0.1
-    done
-    echo "     (gave up waiting for: $1)"
-    return 1
-}
-
 wait_for_server() {
     for _ in $(seq 1 60); do
         pg_isready -q && psql -X -q -d "$TEST_DB" -c "SELECT 1" >/dev/null 2>&1 && return 0

@@ -5,13 +5,19 @@ source "$(dirname "$0")/lib.sh"
 fresh_database
 
 # race SQL_A SQL_B: runs A in a transaction that holds on for a moment, B
-# meanwhile; prints both outputs.
+# once A's statement is done (A is seen in its pg_sleep); prints both outputs.
+# B usually meets A's open transaction; when a loaded machine makes B late,
+# it meets A's committed result, and every outcome checked below is the same.
 race() {
     local out_a out_b
     out_a=$(mktemp) out_b=$(mktemp)
-    psql -X -q -d "$TEST_DB" -c "BEGIN" -c "$1" -c "SELECT pg_sleep(1)" -c "COMMIT" >"$out_a" 2>&1 &
+    PGAPPNAME=race_a psql -X -q -d "$TEST_DB" -c "BEGIN" -c "$1" -c "SELECT pg_sleep(1)" -c "COMMIT" >"$out_a" 2>&1 &
     local a=$!
-    sleep 0.3
+    while kill -0 "$a" 2>/dev/null &&
+        [ "$(value_of "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'race_a'
+                                      AND query LIKE 'SELECT pg_sleep%')")" != t ]; do
+        sleep 0.05
+    done
     psql -X -q -d "$TEST_DB" -c "$2" >"$out_b" 2>&1 || true
     wait "$a" || true
     cat "$out_a" "$out_b"
