@@ -172,9 +172,15 @@ check "rate and ETA while running came from the log row, now finished" "complete
 run_sql "SELECT tenancy.register_migration(8, 'shared', 'SELECT pg_advisory_xact_lock_shared(4242) WHERE current_schema() >= ''t20''; CREATE TABLE eight (id int)', 'DROP TABLE eight');"
 echo "SELECT pg_advisory_lock(4242);" >&7
 wait_until "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
+inserts_before=$(value_of "SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = 't01' AND relname = 'schema_migrations'")
 psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(workers => 2)" >/dev/null 2>&1 &
 first=$!
 wait_until "SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker' AND wait_event_type = 'Lock'"
+# Memory: a worker flushes its pending table statistics after each tenant,
+# so they do not pile up over thousands of tenants; other sessions see them
+# while the run still goes on.
+check "a worker's table statistics are flushed between tenants, before the run ends" "1" \
+    "SELECT n_tup_ins - $inserts_before FROM pg_stat_user_tables WHERE schemaname = 't01' AND relname = 'schema_migrations'"
 psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all(workers => 2)" >/dev/null 2>&1 &
 second=$!
 wait_until "SELECT count(*) = 4 FROM pg_stat_activity WHERE backend_type = 'pg_tenancy migration worker' AND wait_event_type = 'Lock'"
