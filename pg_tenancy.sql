@@ -230,17 +230,110 @@ COMMENT ON FUNCTION tenancy.rollback(text, bigint) IS
 -- No SET clause on the procedures: it would make every CALL atomic, and they
 -- commit after each tenant. Their internal SQL is fully schema-qualified.
 CREATE PROCEDURE tenancy.migrate_all(target_version bigint DEFAULT NULL,
-                                     on_error text DEFAULT 'stop')
+                                     on_error text DEFAULT 'stop',
+                                     workers integer DEFAULT 1,
+                                     tenants text[] DEFAULT NULL,
+                                     tenant_pattern text DEFAULT NULL,
+                                     max_tenants integer DEFAULT NULL)
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'tenancy_migrate_all';
-COMMENT ON PROCEDURE tenancy.migrate_all(bigint, text) IS
-    'Migrates every tenant, committing after each one when called outside a transaction block';
+COMMENT ON PROCEDURE tenancy.migrate_all(bigint, text, integer, text[], text, integer) IS
+    'Migrates every tenant (or those of tenants, tenant_pattern, max_tenants), in workers background workers, committing after each one when called outside a transaction block';
 
-CREATE PROCEDURE tenancy.rollback_all(target_version bigint, on_error text DEFAULT 'stop')
+CREATE PROCEDURE tenancy.rollback_all(target_version bigint, on_error text DEFAULT 'stop',
+                                      workers integer DEFAULT 1,
+                                      tenants text[] DEFAULT NULL,
+                                      tenant_pattern text DEFAULT NULL,
+                                      max_tenants integer DEFAULT NULL)
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'tenancy_rollback_all';
-COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text) IS
-    'Rolls every tenant back to target_version, committing after each one outside a transaction block';
+COMMENT ON PROCEDURE tenancy.rollback_all(bigint, text, integer, text[], text, integer) IS
+    'Rolls every tenant (or those of tenants, tenant_pattern, max_tenants) back to target_version, in workers background workers, committing after each one outside a transaction block';
+
+-- One row per migrate_all/rollback_all run, written by the calling backend
+-- only (as the extension's owner): inserted before the first tenant, its
+-- counters updated at most every second while it runs, finished at the end.
+CREATE TABLE tenancy.migration_runs (
+    run             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    procedure       text NOT NULL CHECK (procedure IN ('migrate_all', 'rollback_all')),
+    started_by      name NOT NULL,
+    started_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at     timestamptz,
+    target_version  bigint,
+    workers         integer NOT NULL,
+    workers_started integer NOT NULL DEFAULT 0,
+    tenants         integer NOT NULL,
+    done            integer NOT NULL DEFAULT 0,
+    migrated        integer NOT NULL DEFAULT 0,
+    failed          integer NOT NULL DEFAULT 0,
+    seconds         double precision,
+    outcome         text CHECK (outcome IN ('completed', 'stopped', 'interrupted')),
+    backend_pid     integer NOT NULL
+);
+COMMENT ON TABLE tenancy.migration_runs IS 'pg_tenancy: one row per migrate_all/rollback_all run';
+COMMENT ON COLUMN tenancy.migration_runs.run IS 'The run''s number; its workers are named after it in pg_stat_activity';
+COMMENT ON COLUMN tenancy.migration_runs.procedure IS 'migrate_all or rollback_all';
+COMMENT ON COLUMN tenancy.migration_runs.started_by IS 'The role that called it (its workers connect as that role)';
+COMMENT ON COLUMN tenancy.migration_runs.started_at IS 'When the run started';
+COMMENT ON COLUMN tenancy.migration_runs.finished_at IS 'When it ended; NULL while running or when interrupted';
+COMMENT ON COLUMN tenancy.migration_runs.target_version IS 'The target_version it was called with';
+COMMENT ON COLUMN tenancy.migration_runs.workers IS 'The workers asked for';
+COMMENT ON COLUMN tenancy.migration_runs.workers_started IS 'Background workers that started (0: the calling session ran every tenant)';
+COMMENT ON COLUMN tenancy.migration_runs.tenants IS 'Tenants in the run (after tenants and tenant_pattern)';
+COMMENT ON COLUMN tenancy.migration_runs.done IS 'Tenants done so far (updated at most every second while running)';
+COMMENT ON COLUMN tenancy.migration_runs.migrated IS 'Tenants migrated (or rolled back)';
+COMMENT ON COLUMN tenancy.migration_runs.failed IS 'Tenants that failed (see last_error in tenancy.tenants)';
+COMMENT ON COLUMN tenancy.migration_runs.seconds IS 'How long the run took; NULL while running or when interrupted';
+COMMENT ON COLUMN tenancy.migration_runs.outcome IS
+    'completed, stopped (on_error => ''stop'' met a failure), interrupted (its backend ended without finishing it: cancelled, terminated); NULL while running';
+COMMENT ON COLUMN tenancy.migration_runs.backend_pid IS 'The calling backend''s process id';
+
+-- The runs going on now: their calling backend is alive (and not a later
+-- one reusing the process id). Workers are in pg_stat_activity with the
+-- application_name 'pg_tenancy run <run> worker <n>', their query naming the
+-- tenant and version they are on (other roles' queries show only to members
+-- of pg_read_all_stats, as in pg_stat_activity).
+CREATE VIEW tenancy.migration_progress AS
+SELECT r.run, r.procedure, r.started_by, r.started_at, r.target_version, r.workers,
+       r.workers_started, r.tenants, r.done, r.migrated, r.failed,
+       pg_catalog.round((r.done::numeric OPERATOR(pg_catalog./) GREATEST(
+           EXTRACT(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) r.started_at), 0.001)), 1)
+           AS tenants_per_second,
+       CASE WHEN r.done OPERATOR(pg_catalog.>) 0 THEN
+           (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) r.started_at)
+           OPERATOR(pg_catalog.*) ((r.tenants OPERATOR(pg_catalog.-) r.done)::double precision
+                                   OPERATOR(pg_catalog./) r.done)
+       END AS eta,
+       ARRAY(SELECT w.application_name OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||)
+                    coalesce(w.query, '')
+             FROM pg_catalog.pg_stat_activity w
+             WHERE w.application_name OPERATOR(pg_catalog.~~)
+                   ('pg_tenancy run ' OPERATOR(pg_catalog.||) r.run OPERATOR(pg_catalog.||) ' worker %')
+               AND w.backend_type OPERATOR(pg_catalog.=) 'pg_tenancy migration worker'
+             ORDER BY w.application_name COLLATE pg_catalog."C") AS working_on,
+       r.backend_pid
+FROM tenancy.migration_runs r
+JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) r.backend_pid
+     AND a.backend_start OPERATOR(pg_catalog.<=) r.started_at
+WHERE r.finished_at IS NULL AND r.outcome IS NULL;
+COMMENT ON VIEW tenancy.migration_progress IS
+    'The migrate_all/rollback_all runs going on now: counters, rate, ETA and what each worker is on';
+COMMENT ON COLUMN tenancy.migration_progress.run IS 'The run (tenancy.migration_runs)';
+COMMENT ON COLUMN tenancy.migration_progress.procedure IS 'migrate_all or rollback_all';
+COMMENT ON COLUMN tenancy.migration_progress.started_by IS 'The role that called it';
+COMMENT ON COLUMN tenancy.migration_progress.started_at IS 'When the run started';
+COMMENT ON COLUMN tenancy.migration_progress.target_version IS 'The target_version it was called with';
+COMMENT ON COLUMN tenancy.migration_progress.workers IS 'The workers asked for';
+COMMENT ON COLUMN tenancy.migration_progress.workers_started IS 'Background workers that started';
+COMMENT ON COLUMN tenancy.migration_progress.tenants IS 'Tenants in the run';
+COMMENT ON COLUMN tenancy.migration_progress.done IS 'Tenants done (as of at most a second ago)';
+COMMENT ON COLUMN tenancy.migration_progress.migrated IS 'Tenants migrated (or rolled back)';
+COMMENT ON COLUMN tenancy.migration_progress.failed IS 'Tenants that failed';
+COMMENT ON COLUMN tenancy.migration_progress.tenants_per_second IS 'Tenants done per second since the start';
+COMMENT ON COLUMN tenancy.migration_progress.eta IS 'Time left at the rate so far; NULL until a tenant is done';
+COMMENT ON COLUMN tenancy.migration_progress.working_on IS
+    'One element per running worker: its application_name and the tenant and version it is on';
+COMMENT ON COLUMN tenancy.migration_progress.backend_pid IS 'The calling backend''s process id';
 
 -- Each tenant's migrations and their state; no rows for a tenant whose table
 -- the reader may not SELECT, that someone holds locked, or that is not
@@ -561,6 +654,8 @@ GRANT EXECUTE ON FUNCTION tenancy._version_states(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._checksum(text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._library_loaded() TO PUBLIC;
 GRANT SELECT ON tenancy.migration_states TO PUBLIC;
+GRANT SELECT ON tenancy.migration_runs TO PUBLIC;
+GRANT SELECT ON tenancy.migration_progress TO PUBLIC;
 -- Tenant names are visible in pg_namespace to everyone already; last_error
 -- is not PUBLIC's (it may quote a tenant's data): the tenants view shows it
 -- to those who may see it.

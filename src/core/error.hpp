@@ -22,6 +22,7 @@ inline constexpr const char* undefined_column = "42703";
 inline constexpr const char* duplicate_schema = "42P06";
 inline constexpr const char* invalid_schema_name = "3F000";
 inline constexpr const char* object_not_in_prerequisite_state = "55000";
+inline constexpr const char* active_sql_transaction = "25001";
 inline constexpr const char* internal_error = "XX000";
 }  // namespace sqlstate
 

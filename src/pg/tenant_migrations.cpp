@@ -10,6 +10,7 @@
 #include "pool.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
+#include "tenant_run.hpp"
 
 namespace tenancy::pg {
 
@@ -43,8 +44,10 @@ int migrate_tenant(const std::string& tenant, const std::vector<Migration>& regi
     std::set<std::int64_t> applied = lock_and_read_applied(tenant, relevant);
     std::vector<std::int64_t> pending =
         core::plan_migrate(registered_versions(registered), applied, target);
-    for (std::int64_t version : pending)
+    for (std::int64_t version : pending) {
+        report_tenant_activity(tenant, version);
         run_migration(tenant, find_migration(registered, version), Direction::up);
+    }
     return static_cast<int>(pending.size());
 }
 
@@ -59,8 +62,10 @@ int rollback_tenant(const std::string& tenant, const std::vector<Migration>& reg
         throw core::Error(e.sqlstate(), fmt::format("{} in tenant \"{}\"", e.what(), tenant),
                           e.detail(), e.hint());
     }
-    for (std::int64_t version : to_undo)
+    for (std::int64_t version : to_undo) {
+        report_tenant_activity(tenant, version);
         run_migration(tenant, find_migration(registered, version), Direction::down);
+    }
     if (!to_undo.empty()) pool::forget_name_check(tenant);
     return static_cast<int>(to_undo.size());
 }
