@@ -456,3 +456,30 @@ REVOKE ALL ON FUNCTION tenancy._pool_unusable_reason(oid, oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._pool_unusable_reason(oid, oid) TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_pools TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_pools_status TO PUBLIC;
+
+-- Citus: a worker node refuses every function and view, the pool view
+-- included (through _library_loaded(), even with no pool)
+CREATE OR REPLACE VIEW tenancy.tenant_pools_status AS
+SELECT coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text) AS owner,
+       p.managed_table,
+       p.target,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.=) 0))::integer AS ready,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.>) 0))::integer AS behind,
+       tenancy._pool_unusable_reason(o.oid, t.oid) IS NULL AS usable,
+       tenancy._pool_unusable_reason(o.oid, t.oid) AS reason
+FROM tenancy.tenant_pools AS p
+LEFT JOIN pg_catalog.pg_class AS t ON t.oid OPERATOR(pg_catalog.=) p.managed_table
+LEFT JOIN pg_catalog.pg_roles AS o
+       ON o.rolname OPERATOR(pg_catalog.=) coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text)
+LEFT JOIN LATERAL (
+    SELECT r.tenant,
+           (SELECT pg_catalog.count(*) FROM tenancy.migration_registry AS m
+             WHERE m.version OPERATOR(pg_catalog.<>) ALL (
+                 SELECT a.version FROM tenancy._applied_migrations(r.tenant) AS a)) AS pending
+    FROM tenancy.tenant_registry AS r
+    JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.tenant
+    WHERE r.spare AND n.nspowner OPERATOR(pg_catalog.=) o.oid
+      AND r.managed_by IS NOT DISTINCT FROM p.managed_table
+) AS s ON true
+WHERE tenancy._library_loaded()
+GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;

@@ -484,6 +484,7 @@ LEFT JOIN LATERAL (
     WHERE r.spare AND n.nspowner OPERATOR(pg_catalog.=) o.oid
       AND r.managed_by IS NOT DISTINCT FROM p.managed_table
 ) AS s ON true
+WHERE tenancy._library_loaded()
 GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
 COMMENT ON VIEW tenancy.tenant_pools_status IS
     'Per tenant pool: target, ready spares, spares behind on migrations, and whether it is usable (and why not)';

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "compat.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
@@ -233,6 +234,9 @@ void CatalogCacheBudget::note() {
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
                                     std::vector<AppliedMigration>& rows,
                                     const VersionFilter* keep) {
+    TenantTable through_citus;
+    if (citus::read_through_citus(tenant, mode == ReadMode::peek, keep, rows, through_citus))
+        return through_citus;
     rows.clear();
     VersionFilter sorted;
     if (keep) {
@@ -293,6 +297,7 @@ PG_FUNCTION_INFO_V1(tenancy_applied_migrations);
 // 42501 when the caller may not SELECT the table.
 Datum tenancy_applied_migrations(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         spi::connect();
         registry::require_registered(tenant);

@@ -16,6 +16,7 @@
 #include "../core/identifier.hpp"
 #include "../core/name_template.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "pool.hpp"
 #include "registry.hpp"
@@ -310,6 +311,7 @@ PG_FUNCTION_INFO_V1(tenancy_managed_row_trigger);
 //     pool integer DEFAULT NULL)
 Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "tbl must not be null");
@@ -368,6 +370,7 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
 // tenancy.unmanage_tenant(tbl regclass) RETURNS void
 Datum tenancy_unmanage_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "tbl must not be null");

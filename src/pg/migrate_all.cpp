@@ -16,6 +16,7 @@
 #include "../core/migration_plan.hpp"
 #include "applied_migrations.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
 #include "registry.hpp"
@@ -185,6 +186,11 @@ void run_all(const RunOptions& options) {
     std::vector<core::RegisteredVersion> versions = registered_versions(registered);
     VersionFilter relevant = relevant_versions(versions, options);
     const char* name = procedure_name(options);
+    if (citus::loaded()) {  // each node's tenants read at once, not one by one
+        std::vector<std::string> names;
+        for (const TenantRow& row : tenants) names.push_back(row.tenant);
+        citus::prefetch_applied_versions(names);
+    }
     // PostgreSQL never evicts catalog and relation cache entries, and every
     // tenant brings its own relations: the budget resets the caches once they
     // have grown by more than it, so the backend does not grow with the
@@ -227,6 +233,7 @@ void run_all(const RunOptions& options) {
         }
     }
     call_postgres([&] { MemoryContextDelete(tenant_context); });
+    citus::forget_prefetched_versions();
 
     notice(fmt::format("{}: {} tenants, {} {}, {} failed, {} up to date{}", name, tenants.size(),
                        changed, options.direction == Direction::up ? "migrated" : "rolled back",
@@ -251,6 +258,7 @@ OnError parse_on_error(const std::string& value) {
 
 Datum run_procedure(FunctionCallInfo fcinfo, Direction direction) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         RunOptions options;
         options.direction = direction;
         options.target = int64_argument(fcinfo, 0);

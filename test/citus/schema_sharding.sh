@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# pg_tenancy on Citus schema-based sharding: a coordinator and two workers on
+# loopback. Tenant tables made by migrations become single-shard tables of
+# the tenant's distributed schema (so citus_schema_move moves the whole
+# tenant), applied versions are read where they live, and workers refuse.
+# Skipped where Citus is not installed.
+source "$(dirname "$0")/../psql/lib.sh"
+source "$(dirname "$0")/lib.sh"
+citus_installed || { echo "     skipped: Citus is not installed"; exit 0; }
+start_citus_nodes
+
+# The SQLSTATE and message of a statement that fails on a node.
+error_of() {
+    on "$1" "$2" -v VERBOSITY=verbose 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\): \(.*\)/\1: \2/p' | head -1
+}
+# check_on NODE DESCRIPTION EXPECTED QUERY
+check_on() {
+    local node=$1 description=$2 expected=$3 query=$4 actual
+    actual=$(on "$node" "$query" 2>&1) || true
+    if [ "$actual" = "$expected" ]; then
+        checks_passed=$((checks_passed + 1))
+        echo "     ok - $description"
+    else
+        checks_failed=$((checks_failed + 1))
+        echo "     not ok - $description"
+        echo "       expected: $expected"
+        echo "       got:      $actual"
+    fi
+}
+# The tenant schema's tables that are single-shard tables of its colocation group.
+sharded_tables() {
+    echo "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_dist_partition p
+          JOIN pg_class c ON c.oid = p.logicalrelid
+          JOIN pg_dist_schema s ON s.schemaid = c.relnamespace AND s.colocationid = p.colocationid
+          WHERE c.relnamespace = '$1'::regnamespace AND p.partmethod = 'n'"
+}
+
+on coordinator "CREATE EXTENSION pg_tenancy" >/dev/null
+on coordinator "
+SELECT tenancy.register_migration(1, 'create_projects',
+    'CREATE TABLE projects (id int PRIMARY KEY, name text); INSERT INTO projects VALUES (1, ''first'')');
+SELECT tenancy.register_migration(2, 'create_tasks',
+    'CREATE TABLE tasks (id int PRIMARY KEY, project_id int REFERENCES projects);
+     CREATE TABLE archived_projects AS SELECT * FROM projects WHERE false');
+SELECT tenancy.register_migration(3, 'create_notes_in_a_do_block',
+    'DO \$\$ BEGIN CREATE TABLE notes (id int PRIMARY KEY, body text); END \$\$');
+SELECT tenancy.create_tenant('org_1');
+SELECT tenancy.create_tenant('org_2');" >/dev/null
+
+echo "   tenant tables are distributed"
+check_on coordinator "every table a migration creates, and schema_migrations, is a single-shard table of the tenant's schema" \
+    "archived_projects,notes,projects,schema_migrations,tasks" "$(sharded_tables org_1)"
+check_on coordinator "the rows a migration inserted live in the shard" "first" "SELECT name FROM org_1.projects"
+
+
+echo "   applied versions are read where they live"
+check_on coordinator "migrate finds nothing to do (no migration runs twice)" "0" "SELECT tenancy.migrate('org_1')"
+notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
+check_output "a no-op migrate_all finds every tenant up to date" \
+    "migrate_all: 2 tenants, 0 migrated, 0 failed, 2 up to date" "$notice"
+on coordinator "SELECT tenancy.register_migration(4, 'add_due', 'ALTER TABLE tasks ADD due date; CREATE TABLE labels (id int)')" >/dev/null
+notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
+check_output "migrate_all applies a new migration once in each tenant" \
+    "migrate_all: 2 tenants, 2 migrated, 0 failed, 0 up to date" "$notice"
+check_on coordinator "the new migration's table is distributed too" \
+    "archived_projects,labels,notes,projects,schema_migrations,tasks" "$(sharded_tables org_2)"
+check_on coordinator "schema_migrations holds each version once, read through Citus" "1,2,3,4" \
+    "SELECT string_agg(version::text, ',' ORDER BY version) FROM org_2.schema_migrations"
+
+echo "   a table Citus cannot distribute fails the migration, named"
+on coordinator "CREATE TABLE public.plans (id int PRIMARY KEY)" >/dev/null
+on coordinator "SELECT tenancy.register_migration(5, 'subscriptions', 'CREATE TABLE subscriptions (plan_id int REFERENCES public.plans)')" >/dev/null
+check_output "the migration fails with 0A000 naming the table" \
+    '^0A000: table "org_1"."subscriptions" cannot be distributed$' \
+    "$(error_of coordinator "SELECT tenancy.migrate('org_1')")"
+check_on coordinator "nothing of the failed migration stays" "4|" \
+    "SELECT max(version), to_regclass('org_1.subscriptions') FROM org_1.schema_migrations"
+on coordinator "SELECT tenancy.register_migration(5, 'subscriptions', 'SELECT 1')" >/dev/null
+
+echo "   citus_schema_move moves the whole tenant"
+node_of() { on coordinator "SELECT nodeport FROM citus_shards WHERE table_name = 'org_1.projects'::regclass"; }
+from=$(node_of)
+to=${citus_port[worker1]}
+[ "$from" = "$to" ] && to=${citus_port[worker2]}
+on coordinator "SELECT citus_schema_move('org_1', '127.0.0.1', $to, shard_transfer_mode => 'block_writes')" >/dev/null
+check_on coordinator "every table of the tenant moved" "$to" \
+    "SELECT string_agg(DISTINCT nodeport::text, ',') FROM citus_shards WHERE citus_table_type = 'schema' AND table_name::text LIKE 'org_1.%'"
+notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
+check_output "after the move, migrate_all finds the tenants where they are now" \
+    "migrate_all: 2 tenants, 2 migrated, 0 failed, 0 up to date" "$notice"
+check_on coordinator "the moved tenant's rows came along" "first" "SELECT name FROM org_1.projects"
+
+echo "   workers refuse"
+for call in "SELECT tenancy.all_tenants()" "SELECT tenancy.create_tenant('org_9')" \
+    "SELECT * FROM tenancy.tenants" "SELECT * FROM tenancy.migration_states" \
+    "SELECT * FROM tenancy.tenant_usage" "SELECT * FROM tenancy.tenant_pools_status" \
+    "SELECT * FROM tenancy.pending_tenants()" "SELECT tenancy.set_tenant('org_1')" \
+    "CALL tenancy.migrate_all()" "SELECT tenancy.migrate('org_1')"; do
+    check_output "on a worker, $call raises 0A000 with a hint to use the coordinator" \
+        "^0A000: .*cannot run on a Citus worker node" "$(error_of worker1 "$call")"
+done
+check_output "the hint names the coordinator" "HINT: *Run it on the coordinator" \
+    "$(on worker2 "SELECT tenancy.all_tenants()" 2>&1 || true)"
+
+finish_checks
