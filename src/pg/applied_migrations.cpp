@@ -170,6 +170,9 @@ TableState open_versions_table(Oid schema, bool check_privileges, bool wait, Ver
                              pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
         return TableState::forbidden;
 
+    // A Citus table's rows live elsewhere (read_through_citus() reads them):
+    // its copy here is an empty shell, never to be judged.
+    if (citus::loaded() && citus::distributed_table(relid)) return TableState::locked;
     if (wait)
         LockRelationOid(relid, AccessShareLock);
     else if (!ConditionalLockRelationOid(relid, AccessShareLock))
@@ -302,6 +305,20 @@ Datum tenancy_applied_migrations(PG_FUNCTION_ARGS) {
         spi::connect();
         registry::require_registered(tenant);
         spi::finish();
+        std::vector<AppliedMigration> rows;
+        TenantTable through_citus;
+        if (citus::read_through_citus(tenant, false, nullptr, rows, through_citus)) {
+            call_postgres([&] {
+                begin_materialized_result(fcinfo);
+                auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+                for (const AppliedMigration& row : rows) {
+                    Datum values[2] = {Int64GetDatum(row.version), TimestampGetDatum(row.inserted_at)};
+                    bool nulls[2] = {false, !row.has_inserted_at};
+                    tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+                }
+            });
+            return Datum(0);
+        }
         call_postgres([&] { put_applied_migrations(fcinfo, tenant.c_str()); });
         return Datum(0);
     });

@@ -9,6 +9,7 @@
 #include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "error_boundary.hpp"
+#include "registry.hpp"
 #include "schema_migrations.hpp"
 #include "spi.hpp"
 
@@ -174,6 +175,35 @@ bool dist_partition_row(Oid relid, char& partmethod, char& repmodel, int32& colo
     return found;
 }
 
+// The Citus table whose shard relid is (named "<table>_<shardid>" in the
+// table's schema), or InvalidOid.
+Oid shell_of_shard(Oid relid) {
+    const char* name = get_rel_name(relid);
+    const char* underscore = name ? strrchr(name, '_') : nullptr;
+    if (underscore == nullptr || underscore[1] == '\0') return InvalidOid;
+    for (const char* c = underscore + 1; *c; c++)
+        if (*c < '0' || *c > '9') return InvalidOid;
+    int64 shard = strtoll(underscore + 1, nullptr, 10);
+    Oid table = catalog_relation("pg_dist_shard");
+    Oid index = catalog_relation("pg_dist_shard_shardid_index");
+    if (!OidIsValid(table) || !OidIsValid(index)) return InvalidOid;
+    Relation relation = table_open(table, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shard));
+    SysScanDesc scan = systable_beginscan(relation, index, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    Oid shell = InvalidOid;
+    if (HeapTupleIsValid(tuple)) {
+        bool null = true;
+        Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &null);
+        if (!null) shell = DatumGetObjectId(value);
+    }
+    systable_endscan(scan);
+    table_close(relation, AccessShareLock);
+    if (OidIsValid(shell) && get_rel_namespace(shell) != get_rel_namespace(relid)) return InvalidOid;
+    return shell;
+}
+
 // Applied versions prefetched by prefetch_applied_versions(), per tenant.
 std::map<std::string, std::set<std::int64_t>>& prefetched() {
     static std::map<std::string, std::set<std::int64_t>> versions;
@@ -235,6 +265,50 @@ char table_kind(Oid relid) {
 }
 
 bool distributed_table(Oid relid) { return table_kind(relid) != 'n'; }
+
+Oid managed_table_of(Oid relid) {
+    if (!loaded()) return relid;
+    Oid shell = call_postgres([&] {
+        if (!extension_created()) return InvalidOid;
+        Oid table = shell_of_shard(relid);
+        if (!OidIsValid(table)) table = relid;
+        return table_kind(table) == 'l' ? table : InvalidOid;
+    });
+    if (!OidIsValid(shell)) return relid;
+    // Settings made before Citus converted the table name its shard now.
+    std::string shards =
+        "SELECT CAST(pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) "
+        "AS pg_catalog.oid) FROM pg_catalog.pg_dist_shard AS s "
+        "WHERE s.logicalrelid OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)";
+    std::string shell_regclass = "CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)";
+    spi::connect();
+    {
+        registry::AsRegistryOwner as_owner;
+        spi::execute("UPDATE tenancy.managed_tables SET tbl = " + shell_regclass +
+                         " WHERE CAST(tbl AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+        spi::execute("UPDATE tenancy.tenant_registry SET managed_by = " + shell_regclass +
+                         " WHERE CAST(managed_by AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+        spi::execute("UPDATE tenancy.tenant_pools SET managed_table = " + shell_regclass +
+                         " WHERE CAST(managed_table AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+    }
+    spi::finish();
+    return shell;
+}
+
+void refuse_distributed_managed_table(Oid relid, const std::string& qualified_name) {
+    if (!loaded()) return;
+    char kind = call_postgres([&] { return table_kind(relid); });
+    if (kind != 'd' && kind != 'r') return;
+    throw core::Error(
+        "0A000",
+        fmt::format("manage_tenant cannot manage {} {}",
+                    kind == 'r' ? "the reference table" : "the distributed table", qualified_name),
+        "Its rows live on Citus worker nodes, where pg_tenancy creates no tenant.",
+        "Manage tenants from a table on the coordinator: a plain table or a Citus local table.");
+}
 
 namespace {
 

@@ -38,6 +38,18 @@ void distribute_new_tables(const char* tenant);
 // (hash or single-shard), 'r' reference, 'l' Citus local table.
 char table_kind(Oid relid);
 
+// The table a managed table's trigger fires for, or manage_tenant and
+// unmanage_tenant are given, once Citus made it a Citus local table: Citus
+// then keeps the rows (and the original OID, which pg_tenancy's settings
+// name) in a shard and puts a new table, the shell, in its place. Returns the
+// shell for the shell or its shard, after moving the settings still naming
+// the shard onto it; relid itself for any other table.
+Oid managed_table_of(Oid relid);
+
+// Refuses (0A000) to manage a distributed or reference table: its rows live
+// on workers, where no trigger of pg_tenancy can create a tenant.
+void refuse_distributed_managed_table(Oid relid, const std::string& qualified_name);
+
 // Whether the tenant's table of applied versions is a distributed table,
 // whose rows live in a shard on a worker (the coordinator's copy is empty).
 bool distributed_table(Oid relid);

@@ -90,6 +90,40 @@ check_output "after the move, migrate_all finds the tenants where they are now" 
     "migrate_all: 2 tenants, 2 migrated, 0 failed, 0 up to date" "$notice"
 check_on coordinator "the moved tenant's rows came along" "first" "SELECT name FROM org_1.projects"
 
+echo "   managed tables"
+on coordinator "CREATE TABLE public.hashed (id int PRIMARY KEY);
+                SELECT create_distributed_table('public.hashed', 'id');
+                CREATE TABLE public.shared (id int PRIMARY KEY);
+                SELECT create_reference_table('public.shared');" >/dev/null
+check_output "a distributed table is refused with 0A000" \
+    '^0A000: manage_tenant cannot manage the distributed table "public"."hashed"$' \
+    "$(error_of coordinator "SELECT tenancy.manage_tenant('public.hashed', ARRAY['h_', ':id'])")"
+check_output "a reference table is refused with 0A000" \
+    '^0A000: manage_tenant cannot manage the reference table "public"."shared"$' \
+    "$(error_of coordinator "SELECT tenancy.manage_tenant('public.shared', ARRAY['s_', ':id'])")"
+# Converted after manage_tenant: Citus moves the rows (and the OID the
+# settings name) to a shard and puts a new table in its place.
+on coordinator "CREATE TABLE public.accounts (id int PRIMARY KEY, plan int REFERENCES public.shared);
+                SELECT tenancy.manage_tenant('public.accounts', ARRAY['acct_', ':id'], on_delete => 'drop');
+                SELECT citus_add_local_table_to_metadata('public.accounts');
+                INSERT INTO public.shared VALUES (1);
+                INSERT INTO public.accounts VALUES (1, 1)" >/dev/null
+check_on coordinator "a Citus local table's insert creates its tenant (the trigger fires on the shard)" "acct_1" \
+    "SELECT tenant FROM tenancy.tenant_registry WHERE tenant LIKE 'acct%'"
+check_on coordinator "the settings follow the table Citus put in place of the original" "t" \
+    "SELECT tbl = 'public.accounts'::regclass FROM tenancy.managed_tables"
+on coordinator "DELETE FROM public.accounts WHERE id = 1" >/dev/null
+check_on coordinator "a delete drops the tenant its row made" "0" \
+    "SELECT count(*) FROM tenancy.tenant_registry WHERE tenant LIKE 'acct%'"
+check_on coordinator "unmanage_tenant works on the converted table" "" \
+    "SELECT tenancy.unmanage_tenant('public.accounts')"
+on coordinator "CREATE TABLE public.teams (id int PRIMARY KEY);
+                SELECT citus_add_local_table_to_metadata('public.teams');
+                SELECT tenancy.manage_tenant('public.teams', ARRAY['team_', ':id']);
+                INSERT INTO public.teams VALUES (7)" >/dev/null
+check_on coordinator "a table managed once it is a Citus local table creates tenants too" "team_7" \
+    "SELECT tenant FROM tenancy.tenant_registry WHERE tenant LIKE 'team%'"
+
 echo "   workers refuse"
 for call in "SELECT tenancy.all_tenants()" "SELECT tenancy.create_tenant('org_9')" \
     "SELECT * FROM tenancy.tenants" "SELECT * FROM tenancy.migration_states" \
