@@ -483,3 +483,36 @@ LEFT JOIN LATERAL (
 ) AS s ON true
 WHERE tenancy._library_loaded()
 GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
+
+-- Citus: where tenants live, and moving them
+-- The node each tenant lives on, for tenants of Citus distributed schemas
+-- (README "Running on Citus"); NULL elsewhere, and without Citus.
+CREATE FUNCTION tenancy._tenant_nodes()
+RETURNS TABLE (tenant text, node_name text, node_port integer)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_tenant_nodes';
+COMMENT ON FUNCTION tenancy._tenant_nodes() IS
+    'Internal to pg_tenancy: the rows of tenancy.tenant_nodes';
+
+CREATE VIEW tenancy.tenant_nodes AS
+SELECT tenant, node_name, node_port FROM tenancy._tenant_nodes();
+COMMENT ON VIEW tenancy.tenant_nodes IS 'One row per tenant: the Citus node its tables live on';
+COMMENT ON COLUMN tenancy.tenant_nodes.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_name IS
+    'The Citus node holding the tenant''s tables; NULL unless its schema is a Citus distributed schema';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_port IS 'That node''s port';
+
+CREATE FUNCTION tenancy.move_tenant(tenant text, node_name text, node_port integer,
+                                    shard_transfer_mode text DEFAULT 'auto')
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_move_tenant';
+COMMENT ON FUNCTION tenancy.move_tenant(text, text, integer, text) IS
+    'Moves a tenant of a Citus distributed schema to another node (citus_schema_move), under the tenant''s lock';
+
+REVOKE ALL ON FUNCTION tenancy._tenant_nodes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_nodes() TO PUBLIC;
+GRANT SELECT ON tenancy.tenant_nodes TO PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.move_tenant(text, text, integer, text) FROM PUBLIC;

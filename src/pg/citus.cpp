@@ -8,6 +8,7 @@
 
 #include "../core/error.hpp"
 #include "../core/identifier.hpp"
+#include "arguments.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "schema_migrations.hpp"
@@ -203,6 +204,8 @@ Oid shell_of_shard(Oid relid) {
     if (OidIsValid(shell) && get_rel_namespace(shell) != get_rel_namespace(relid)) return InvalidOid;
     return shell;
 }
+
+bool extension_created_for_placement() { return extension_created(); }
 
 // Applied versions prefetched by prefetch_applied_versions(), per tenant.
 std::map<std::string, std::set<std::int64_t>>& prefetched() {
@@ -437,3 +440,103 @@ void prefetch_applied_versions(const std::vector<std::string>& tenants) {
 void forget_prefetched_versions() { prefetched().clear(); }
 
 }  // namespace tenancy::pg::citus
+
+// ---------------------------------------------------------------------------
+// Placement: where each tenant lives, and moving it.
+
+using namespace tenancy::pg;
+using namespace tenancy::pg::citus;
+namespace core = tenancy::core;
+
+namespace {
+
+// Each tenant and the node of its distributed schema's shards (NULL for a
+// tenant whose schema is not distributed, and everywhere without Citus).
+std::vector<spi::Row> tenant_nodes() {
+    bool with_citus = call_postgres([] { return extension_created_for_placement(); });
+    if (!with_citus)
+        return spi::query(
+            "SELECT tenant, NULL, NULL FROM tenancy.tenant_registry WHERE NOT spare "
+            "ORDER BY tenant COLLATE pg_catalog.\"C\"");
+    return spi::query(
+        "SELECT r.tenant, node.nodename, CAST(node.nodeport AS pg_catalog.text) "
+        "FROM tenancy.tenant_registry AS r "
+        "LEFT JOIN pg_catalog.pg_namespace AS ns ON ns.nspname OPERATOR(pg_catalog.=) r.tenant "
+        "LEFT JOIN pg_catalog.pg_dist_schema AS ds ON ds.schemaid OPERATOR(pg_catalog.=) ns.oid "
+        "LEFT JOIN LATERAL ("
+        "  SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_partition AS p "
+        "  JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
+        "  JOIN pg_catalog.pg_dist_placement AS pl ON pl.shardid OPERATOR(pg_catalog.=) s.shardid "
+        "  JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) pl.groupid "
+        "  WHERE p.colocationid OPERATOR(pg_catalog.=) ds.colocationid LIMIT 1) AS node ON true "
+        "WHERE NOT r.spare ORDER BY r.tenant COLLATE pg_catalog.\"C\"");
+}
+
+}  // namespace
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_tenant_nodes);
+PG_FUNCTION_INFO_V1(tenancy_move_tenant);
+
+// tenancy._tenant_nodes() RETURNS TABLE(tenant text, node_name text, node_port integer)
+Datum tenancy_tenant_nodes(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
+        spi::connect();
+        std::vector<spi::Row> rows = tenant_nodes();
+        spi::finish();
+        call_postgres([&] {
+            begin_materialized_result(fcinfo);
+            auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+            for (const spi::Row& row : rows) {
+                Datum values[3] = {CStringGetTextDatum(row[0]->c_str()), 0, 0};
+                bool nulls[3] = {false, !row[1], !row[2]};
+                if (row[1]) values[1] = CStringGetTextDatum(row[1]->c_str());
+                if (row[2]) values[2] = Int32GetDatum(pg_strtoint32(row[2]->c_str()));
+                tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+            }
+        });
+        return Datum(0);
+    });
+}
+
+// tenancy.move_tenant(tenant text, node_name text, node_port integer,
+//                     shard_transfer_mode text DEFAULT 'auto') RETURNS void
+// citus_schema_move() of the tenant's schema, under the tenant's lock, so no
+// migration of pg_tenancy runs in it meanwhile.
+Datum tenancy_move_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        std::string node_name = required_text_argument(fcinfo, 1, "node_name");
+        if (PG_ARGISNULL(2))
+            throw core::Error(core::sqlstate::null_value_not_allowed, "node_port must not be null");
+        int32 node_port = PG_GETARG_INT32(2);
+        std::string mode = required_text_argument(fcinfo, 3, "shard_transfer_mode");
+        spi::connect();
+        registry::require_registered(tenant);
+        registry::lock_tenant(tenant);
+        Oid schema = call_postgres([&] {
+            if (!extension_created_for_placement()) return InvalidOid;
+            Oid found = get_namespace_oid(tenant.c_str(), true);
+            return OidIsValid(found) && listed_in_dist_schema(found) ? found : InvalidOid;
+        });
+        if (!OidIsValid(schema))
+            throw core::Error("0A000",
+                              fmt::format("tenant {} is not in a Citus distributed schema",
+                                          core::quote_identifier(tenant)),
+                              "Only a tenant created while citus.enable_schema_based_sharding "
+                              "was on, on a Citus coordinator, lives on a worker node.",
+                              "Distribute its schema first with citus_schema_distribute().");
+        spi::execute(
+            "SELECT pg_catalog.citus_schema_move(CAST(CAST($1 AS pg_catalog.oid) AS "
+            "pg_catalog.regnamespace), $2, CAST($3 AS pg_catalog.int4), "
+            "CAST($4 AS citus.shard_transfer_mode))",
+            {std::to_string(schema), node_name, std::to_string(node_port), mode});
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+}  // extern "C"

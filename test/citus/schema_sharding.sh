@@ -90,6 +90,25 @@ check_output "after the move, migrate_all finds the tenants where they are now" 
     "migrate_all: 2 tenants, 2 migrated, 0 failed, 0 up to date" "$notice"
 check_on coordinator "the moved tenant's rows came along" "first" "SELECT name FROM org_1.projects"
 
+echo "   placement"
+check_on coordinator "tenancy.tenant_nodes shows the node each tenant lives on" "org_1|127.0.0.1|$to" \
+    "SELECT tenant, node_name, node_port FROM tenancy.tenant_nodes WHERE tenant = 'org_1'"
+back=${citus_port[worker1]}
+[ "$back" = "$to" ] && back=${citus_port[worker2]}
+on coordinator "SELECT tenancy.move_tenant('org_1', '127.0.0.1', $back, 'block_writes')" >/dev/null
+check_on coordinator "move_tenant moves every table of the tenant" "$back" \
+    "SELECT string_agg(DISTINCT nodeport::text, ',') FROM citus_shards WHERE citus_table_type = 'schema' AND table_name::text LIKE 'org_1.%'"
+check_on coordinator "tenant_nodes follows the move" "$back" \
+    "SELECT node_port FROM tenancy.tenant_nodes WHERE tenant = 'org_1'"
+check_on coordinator "the tenant's rows and versions came along" "first|5" \
+    "SELECT (SELECT name FROM org_1.projects), (SELECT max(version) FROM org_1.schema_migrations)"
+on coordinator "SET citus.enable_schema_based_sharding = off; SELECT tenancy.create_tenant('local_1')" >/dev/null
+check_output "move_tenant refuses a tenant whose schema is not distributed" \
+    '^0A000: tenant "local_1" is not in a Citus distributed schema$' \
+    "$(error_of coordinator "SELECT tenancy.move_tenant('local_1', '127.0.0.1', $back)")"
+check_on coordinator "its node is NULL" "local_1||" \
+    "SELECT tenant, node_name, node_port FROM tenancy.tenant_nodes WHERE tenant = 'local_1'"
+
 echo "   managed tables"
 on coordinator "CREATE TABLE public.hashed (id int PRIMARY KEY);
                 SELECT create_distributed_table('public.hashed', 'id');
@@ -129,6 +148,7 @@ for call in "SELECT tenancy.all_tenants()" "SELECT tenancy.create_tenant('org_9'
     "SELECT * FROM tenancy.tenants" "SELECT * FROM tenancy.migration_states" \
     "SELECT * FROM tenancy.tenant_usage" "SELECT * FROM tenancy.tenant_pools_status" \
     "SELECT * FROM tenancy.pending_tenants()" "SELECT tenancy.set_tenant('org_1')" \
+    "SELECT * FROM tenancy.tenant_nodes" "SELECT tenancy.move_tenant('org_1', 'x', 1)" \
     "CALL tenancy.migrate_all()" "SELECT tenancy.migrate('org_1')"; do
     check_output "on a worker, $call raises 0A000 with a hint to use the coordinator" \
         "^0A000: .*cannot run on a Citus worker node" "$(error_of worker1 "$call")"
