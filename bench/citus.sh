@@ -24,6 +24,7 @@ created=${3:-20}
 migration_1='CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL)'
 migration_2='CREATE TABLE tasks (id bigint PRIMARY KEY, project_id bigint REFERENCES projects, title text)'
 migration_3='CREATE INDEX ON tasks (project_id)'
+export migration_1 migration_2 migration_3
 register="SELECT tenancy.register_migration(1, 'projects', \$m\$$migration_1\$m\$);
 SELECT tenancy.register_migration(2, 'tasks', \$m\$$migration_2\$m\$);
 SELECT tenancy.register_migration(3, 'tasks_index', \$m\$$migration_3\$m\$);"

@@ -58,6 +58,12 @@ check_on coordinator "migrate finds nothing to do (no migration runs twice)" "0"
 notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
 check_output "a no-op migrate_all finds every tenant up to date" \
     "migrate_all: 2 tenants, 0 migrated, 0 failed, 2 up to date" "$notice"
+remote=$(on coordinator "SET citus.log_remote_commands = on; SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
+check_on coordinator "a no-op migrate_all reads no tenant's versions one by one" "0" \
+    "SELECT $(grep 'issuing.*schema_migrations' <<<"$remote" | grep -vc string_agg || true)"
+check_on coordinator "it reads them in one query per node holding tenants" \
+    "$(on coordinator "SELECT count(DISTINCT nodeport) FROM citus_shards WHERE citus_table_type = 'schema'")" \
+    "SELECT $(grep -c 'issuing.*string_agg' <<<"$remote" || true)"
 on coordinator "SELECT tenancy.register_migration(4, 'add_due', 'ALTER TABLE tasks ADD due date; CREATE TABLE labels (id int)')" >/dev/null
 notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
 check_output "migrate_all applies a new migration once in each tenant" \
