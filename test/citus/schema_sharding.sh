@@ -72,6 +72,10 @@ check_on coordinator "the new migration's table is distributed too" \
     "archived_projects,labels,notes,projects,schema_migrations,tasks" "$(sharded_tables org_2)"
 check_on coordinator "schema_migrations holds each version once, read through Citus" "1,2,3,4" \
     "SELECT string_agg(version::text, ',' ORDER BY version) FROM org_2.schema_migrations"
+check_on coordinator "_applied_migrations reads the versions where they live" "1,2,3,4" \
+    "SELECT string_agg(version::text, ',' ORDER BY version) FROM tenancy._applied_migrations('org_2')"
+check_on coordinator "the status view shows a distributed tenant as unknown, never as unmigrated" "org_2|||" \
+    "SELECT tenant, version, pending, last_error FROM tenancy.tenants WHERE tenant = 'org_2'"
 
 echo "   a table Citus cannot distribute fails the migration, named"
 on coordinator "CREATE TABLE public.plans (id int PRIMARY KEY)" >/dev/null
