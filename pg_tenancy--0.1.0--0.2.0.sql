@@ -574,3 +574,63 @@ REVOKE ALL ON PROCEDURE tenancy.migrate_all(bigint, text, integer, text[], text,
 REVOKE ALL ON PROCEDURE tenancy.rollback_all(bigint, text, integer, text[], text, integer) FROM PUBLIC;
 GRANT SELECT ON tenancy.migration_runs TO PUBLIC;
 GRANT SELECT ON tenancy.migration_progress TO PUBLIC;
+
+-- Citus: a worker node refuses every function and view, the pool view
+-- included (through _library_loaded(), even with no pool)
+CREATE OR REPLACE VIEW tenancy.tenant_pools_status AS
+SELECT coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text) AS owner,
+       p.managed_table,
+       p.target,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.=) 0))::integer AS ready,
+       (pg_catalog.count(s.tenant) FILTER (WHERE s.pending OPERATOR(pg_catalog.>) 0))::integer AS behind,
+       tenancy._pool_unusable_reason(o.oid, t.oid) IS NULL AS usable,
+       tenancy._pool_unusable_reason(o.oid, t.oid) AS reason
+FROM tenancy.tenant_pools AS p
+LEFT JOIN pg_catalog.pg_class AS t ON t.oid OPERATOR(pg_catalog.=) p.managed_table
+LEFT JOIN pg_catalog.pg_roles AS o
+       ON o.rolname OPERATOR(pg_catalog.=) coalesce(p.owner, pg_catalog.pg_get_userbyid(t.relowner)::text)
+LEFT JOIN LATERAL (
+    SELECT r.tenant,
+           (SELECT pg_catalog.count(*) FROM tenancy.migration_registry AS m
+             WHERE m.version OPERATOR(pg_catalog.<>) ALL (
+                 SELECT a.version FROM tenancy._applied_migrations(r.tenant) AS a)) AS pending
+    FROM tenancy.tenant_registry AS r
+    JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.tenant
+    WHERE r.spare AND n.nspowner OPERATOR(pg_catalog.=) o.oid
+      AND r.managed_by IS NOT DISTINCT FROM p.managed_table
+) AS s ON true
+WHERE tenancy._library_loaded()
+GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
+
+-- Citus: where tenants live, and moving them
+-- The node each tenant lives on, for tenants of Citus distributed schemas
+-- (README "Running on Citus"); NULL elsewhere, and without Citus.
+CREATE FUNCTION tenancy._tenant_nodes()
+RETURNS TABLE (tenant text, node_name text, node_port integer)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_tenant_nodes';
+COMMENT ON FUNCTION tenancy._tenant_nodes() IS
+    'Internal to pg_tenancy: the rows of tenancy.tenant_nodes';
+
+CREATE VIEW tenancy.tenant_nodes AS
+SELECT tenant, node_name, node_port FROM tenancy._tenant_nodes();
+COMMENT ON VIEW tenancy.tenant_nodes IS 'One row per tenant: the Citus node its tables live on';
+COMMENT ON COLUMN tenancy.tenant_nodes.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_name IS
+    'The Citus node holding the tenant''s tables; NULL unless its schema is a Citus distributed schema';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_port IS 'That node''s port';
+
+CREATE FUNCTION tenancy.move_tenant(tenant text, node_name text, node_port integer,
+                                    shard_transfer_mode text DEFAULT 'auto')
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_move_tenant';
+COMMENT ON FUNCTION tenancy.move_tenant(text, text, integer, text) IS
+    'Moves a tenant of a Citus distributed schema to another node (citus_schema_move), under the tenant''s lock';
+
+REVOKE ALL ON FUNCTION tenancy._tenant_nodes() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._tenant_nodes() TO PUBLIC;
+GRANT SELECT ON tenancy.tenant_nodes TO PUBLIC;
+REVOKE ALL ON FUNCTION tenancy.move_tenant(text, text, integer, text) FROM PUBLIC;

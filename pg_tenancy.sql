@@ -577,6 +577,7 @@ LEFT JOIN LATERAL (
     WHERE r.spare AND n.nspowner OPERATOR(pg_catalog.=) o.oid
       AND r.managed_by IS NOT DISTINCT FROM p.managed_table
 ) AS s ON true
+WHERE tenancy._library_loaded()
 GROUP BY p.owner, p.managed_table, p.target, t.relowner, o.oid, t.oid;
 COMMENT ON VIEW tenancy.tenant_pools_status IS
     'Per tenant pool: target, ready spares, spares behind on migrations, and whether it is usable (and why not)';
@@ -596,6 +597,37 @@ COMMENT ON COLUMN tenancy.tenant_pools_status.ready IS 'Spares at the current ve
 COMMENT ON COLUMN tenancy.tenant_pools_status.behind IS 'Spares with registered migrations not applied yet';
 COMMENT ON COLUMN tenancy.tenant_pools_status.usable IS 'Whether create_tenant and the row triggers take spares from this pool now';
 COMMENT ON COLUMN tenancy.tenant_pools_status.reason IS 'Why the pool is not usable; NULL when it is';
+
+-- ---------------------------------------------------------------------------
+-- Citus: where tenants live
+-- ---------------------------------------------------------------------------
+
+-- The node each tenant lives on, for tenants of Citus distributed schemas
+-- (README "Running on Citus"); NULL elsewhere, and without Citus.
+CREATE FUNCTION tenancy._tenant_nodes()
+RETURNS TABLE (tenant text, node_name text, node_port integer)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_tenant_nodes';
+COMMENT ON FUNCTION tenancy._tenant_nodes() IS
+    'Internal to pg_tenancy: the rows of tenancy.tenant_nodes';
+
+CREATE VIEW tenancy.tenant_nodes AS
+SELECT tenant, node_name, node_port FROM tenancy._tenant_nodes();
+COMMENT ON VIEW tenancy.tenant_nodes IS 'One row per tenant: the Citus node its tables live on';
+COMMENT ON COLUMN tenancy.tenant_nodes.tenant IS 'The tenant''s schema name';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_name IS
+    'The Citus node holding the tenant''s tables; NULL unless its schema is a Citus distributed schema';
+COMMENT ON COLUMN tenancy.tenant_nodes.node_port IS 'That node''s port';
+
+CREATE FUNCTION tenancy.move_tenant(tenant text, node_name text, node_port integer,
+                                    shard_transfer_mode text DEFAULT 'auto')
+RETURNS void
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_move_tenant';
+COMMENT ON FUNCTION tenancy.move_tenant(text, text, integer, text) IS
+    'Moves a tenant of a Citus distributed schema to another node (citus_schema_move), under the tenant''s lock';
 
 -- ---------------------------------------------------------------------------
 -- Event triggers: keep the registry true when tenant schemas change by hand
@@ -666,3 +698,6 @@ GRANT SELECT ON tenancy.tenants TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._pool_unusable_reason(oid, oid) TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_pools TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_pools_status TO PUBLIC;
+-- Citus placement: readable as the tenants view is.
+GRANT EXECUTE ON FUNCTION tenancy._tenant_nodes() TO PUBLIC;
+GRANT SELECT ON tenancy.tenant_nodes TO PUBLIC;

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 failed=0
 passed_suites=0
+skipped_suites=0
 
 run_suite() {
     local name=$1
@@ -58,6 +59,25 @@ psql_suites() {
     return $status
 }
 
+# test/citus/: each starts its own Citus coordinator and workers (clusters of
+# this installation), or says it skipped when Citus is not installed.
+citus_suites() {
+    local status=0 output
+    for script in test/citus/*.sh; do
+        [ "$(basename "$script")" != lib.sh ] || continue
+        echo "   $script"
+        output=$(mktemp)
+        if ! bash "$script" 2>&1 | tee "$output"; then
+            status=1
+            note_failure "$script:"
+            grep -E "not ok|ERROR|FATAL" "$output" | head -20 | sed 's/^/    /' >>"${TENANCY_FAILURES:-/dev/null}" || true
+        fi
+        grep -q "skipped: Citus is not installed" "$output" && citus_skipped=true
+        rm -f "$output"
+    done
+    return $status
+}
+
 no_backend_crash() {
     # A C++ exception escaping into PostgreSQL, or a longjmp through C++ gone
     # wrong, shows up here as a backend terminated by a signal.
@@ -73,7 +93,20 @@ no_backend_crash() {
 run_suite "pg_regress and isolation" regress
 run_suite "pgTAP" pgtap
 run_suite "psql scripts" psql_suites
+citus_skipped=false
+echo "-- Citus"
+if citus_suites; then
+    if $citus_skipped; then
+        skipped_suites=$((skipped_suites + 1))
+    else
+        passed_suites=$((passed_suites + 1))
+    fi
+else
+    echo "FAILED: Citus"
+    note_failure "FAILED: Citus"
+    failed=$((failed + 1))
+fi
 run_suite "server log" no_backend_crash
 
-echo "suites: $passed_suites passed, $failed failed"
+echo "suites: $passed_suites passed, $failed failed, $skipped_suites skipped"
 [ "$failed" -eq 0 ]

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
@@ -20,6 +21,7 @@ PG_FUNCTION_INFO_V1(tenancy_library_loaded);
 // (byte) order; the pool's spares are not tenants yet.
 Datum tenancy_all_tenants(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         spi::connect();
         std::vector<std::string> tenants = registry::all_tenants(registry::Spares::exclude);
         spi::finish();
@@ -40,7 +42,10 @@ Datum tenancy_all_tenants(PG_FUNCTION_ARGS) {
 
 // tenancy._library_loaded() RETURNS boolean: true; being called is its whole point.
 Datum tenancy_library_loaded(PG_FUNCTION_ARGS) {
-    return guard_entry([&] { return BoolGetDatum(true); });
+    return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);  // so every view refuses on a Citus worker
+        return BoolGetDatum(true);
+    });
 }
 
 }  // extern "C"

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "compat.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
@@ -181,6 +182,9 @@ TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, boo
                              pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
         return TableState::forbidden;
 
+    // A Citus table's rows live elsewhere (read_through_citus() reads them):
+    // its copy here is an empty shell, never to be judged.
+    if (citus::loaded() && citus::distributed_table(relid)) return TableState::locked;
     if (wait)
         LockRelationOid(relid, AccessShareLock);
     else if (!ConditionalLockRelationOid(relid, AccessShareLock))
@@ -310,6 +314,9 @@ void CatalogCacheBudget::note() {
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
                                     std::vector<AppliedMigration>& rows,
                                     const VersionFilter* keep) {
+    TenantTable through_citus;
+    if (citus::read_through_citus(tenant, mode == ReadMode::peek, keep, rows, through_citus))
+        return through_citus;
     rows.clear();
     VersionFilter sorted;
     if (keep) {
@@ -370,10 +377,25 @@ PG_FUNCTION_INFO_V1(tenancy_applied_migrations);
 // 42501 when the caller may not SELECT the table.
 Datum tenancy_applied_migrations(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         spi::connect();
         registry::require_registered(tenant);
         spi::finish();
+        std::vector<AppliedMigration> rows;
+        TenantTable through_citus;
+        if (citus::read_through_citus(tenant, false, nullptr, rows, through_citus)) {
+            call_postgres([&] {
+                begin_materialized_result(fcinfo);
+                auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+                for (const AppliedMigration& row : rows) {
+                    Datum values[2] = {Int64GetDatum(row.version), TimestampGetDatum(row.inserted_at)};
+                    bool nulls[2] = {false, !row.has_inserted_at};
+                    tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+                }
+            });
+            return Datum(0);
+        }
         call_postgres([&] { put_applied_migrations(fcinfo, tenant.c_str()); });
         return Datum(0);
     });

@@ -8,6 +8,7 @@
 #include "../core/error.hpp"
 #include "../core/migration_files.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
 #include "settings.hpp"
@@ -114,6 +115,7 @@ PG_FUNCTION_INFO_V1(tenancy_load_migrations);
 // tenancy.load_migrations(path text DEFAULT NULL) RETURNS integer
 Datum tenancy_load_migrations(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         require_file_reader();
         std::string directory = text_argument(fcinfo, 0).value_or(tenant_migrations_path());
         if (directory.empty())

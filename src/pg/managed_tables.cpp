@@ -16,6 +16,7 @@
 #include "../core/identifier.hpp"
 #include "../core/name_template.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "pool.hpp"
 #include "registry.hpp"
@@ -310,10 +311,11 @@ PG_FUNCTION_INFO_V1(tenancy_managed_row_trigger);
 //     pool integer DEFAULT NULL)
 Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "tbl must not be null");
-        Oid table = PG_GETARG_OID(0);
+        Oid table = citus::managed_table_of(PG_GETARG_OID(0));
         if (PG_ARGISNULL(1))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "template must not be null");
@@ -336,6 +338,7 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
         tenancy::core::NameTemplate name_template = tenancy::core::NameTemplate::parse(elements);
         template_columns(table, name_template);  // every column must exist
         TableNames names = names_of(table);
+        citus::refuse_distributed_managed_table(table, names.qualified);
 
         spi::connect();
         drop_triggers(table, names.qualified);
@@ -368,10 +371,11 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
 // tenancy.unmanage_tenant(tbl regclass) RETURNS void
 Datum tenancy_unmanage_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "tbl must not be null");
-        Oid table = PG_GETARG_OID(0);
+        Oid table = citus::managed_table_of(PG_GETARG_OID(0));
         lock_owned_table(table);
         TableNames names = names_of(table);
 
@@ -411,7 +415,9 @@ Datum tenancy_managed_row_trigger(PG_FUNCTION_ARGS) {
         Relation relation = trigger->tg_relation;
         spi::connect();
         // Settings removed behind the triggers' back: nothing to manage.
-        std::optional<ManagedTable> managed = load_managed_table(RelationGetRelid(relation));
+        // On Citus, a Citus local table's trigger fires on its shard.
+        std::optional<ManagedTable> managed =
+            load_managed_table(citus::managed_table_of(RelationGetRelid(relation)));
         if (managed) {
             if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
                 on_insert(relation, trigger->tg_trigtuple, *managed);

@@ -33,6 +33,7 @@
 
 #include "../core/error.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
@@ -582,6 +583,16 @@ void fill_run(SharedRun* run, const Call& call, const std::vector<TenantRow>& te
 void run_all(const Call& call) {
     const char* name = procedure_name(call.options);
     std::vector<TenantRow> tenants = tenants_in_name_order(call.subset);
+    // On Citus, each node's tenants are read at once, not one by one (for
+    // the tenants this session runs; a worker reads its own).
+    struct ForgetPrefetched {
+        ~ForgetPrefetched() { citus::forget_prefetched_versions(); }
+    } forget_prefetched;
+    if (citus::loaded()) {
+        std::vector<std::string> names;
+        for (const TenantRow& row : tenants) names.push_back(row.tenant);
+        citus::prefetch_applied_versions(names);
+    }
     RunPlan plan = make_run_plan(call.options);
     RunLog log(call.options, call.workers, tenants.size(), call.may_commit);
     Size size = shared_run_size(static_cast<uint32>(tenants.size()));
@@ -697,6 +708,7 @@ std::optional<int> int32_argument(FunctionCallInfo fcinfo, int index) {
 
 Datum run_procedure(FunctionCallInfo fcinfo, Direction direction) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         Call call;
         call.options.direction = direction;
         call.options.target = int64_argument(fcinfo, 0);

@@ -5,6 +5,7 @@
 #include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "../core/placeholders.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_sandbox.hpp"
 #include "schema_migrations.hpp"
@@ -142,7 +143,7 @@ List* parse_migration(const char* sql, const char* which_text) {
 
 // Runs the parsed statements one by one, so that an error's CONTEXT quotes the
 // failing statement rather than the whole migration.
-void execute_statements(const char* sql, List* statements) {
+void execute_statements(const char* tenant, const char* sql, List* statements) {
     ListCell* cell;
     foreach (cell, statements) {
         RawStmt* statement = lfirst_node(RawStmt, cell);
@@ -157,6 +158,8 @@ void execute_statements(const char* sql, List* statements) {
         if (rc < 0) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
         SPI_freetuptable(SPI_tuptable);
         pfree(text);
+        // What Citus does to a top-level CREATE TABLE in a distributed schema.
+        citus::distribute_new_tables(tenant);
     }
 }
 
@@ -227,7 +230,7 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
             List* statements = parse_migration(sql.c_str(), which_text);
             // A connection of its own, atomic: a CALLed procedure cannot commit.
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-            execute_statements(sql.c_str(), statements);
+            execute_statements(tenant.c_str(), sql.c_str(), statements);
             SPI_finish();
             MemoryContextSwitchTo(caller_context);
             MemoryContextDelete(run_context);

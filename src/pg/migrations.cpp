@@ -5,6 +5,7 @@
 
 #include "../core/error.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
 #include "migration_runner.hpp"
@@ -23,6 +24,7 @@ PG_FUNCTION_INFO_V1(tenancy_rollback);
 // tenancy.register_migration(version bigint, name text, up_sql text, down_sql text DEFAULT NULL)
 Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         Migration migration;
         std::optional<int64> version = int64_argument(fcinfo, 0);
         if (!version)
@@ -45,6 +47,7 @@ Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
 // tenancy.migrate(tenant text, target_version bigint DEFAULT NULL) RETURNS integer
 Datum tenancy_migrate(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         std::optional<int64> target = int64_argument(fcinfo, 1);
 
@@ -59,6 +62,7 @@ Datum tenancy_migrate(PG_FUNCTION_ARGS) {
 // tenancy.rollback(tenant text, target_version bigint) RETURNS integer
 Datum tenancy_rollback(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         std::optional<int64> target = int64_argument(fcinfo, 1);
         if (!target)

@@ -18,6 +18,7 @@
 #include "../core/tenant_name.hpp"
 #include "applied_migrations.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
 #include "own_ddl.hpp"
@@ -475,6 +476,7 @@ PG_FUNCTION_INFO_V1(tenancy_pool_unusable_reason);
 // tenancy.set_tenant_pool(size integer) RETURNS integer
 Datum tenancy_set_tenant_pool(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "size must not be null");
@@ -490,6 +492,7 @@ Datum tenancy_set_tenant_pool(PG_FUNCTION_ARGS) {
 // transaction, committing after each when CALLed outside a transaction block.
 Datum tenancy_refill_tenant_pool(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         bool nonatomic = called_nonatomically(fcinfo);
         spi::connect(nonatomic);
         // Bounded: a pool whose spares fail to stay (dropped behind its back)
@@ -510,6 +513,7 @@ Datum tenancy_refill_tenant_pool(PG_FUNCTION_ARGS) {
 // tenancy._pool_unusable_reason(owner oid, managed_table oid) RETURNS text
 Datum tenancy_pool_unusable_reason(PG_FUNCTION_ARGS) {
     return guard_entry([&]() -> Datum {
+        citus::refuse_on_worker(fcinfo);
         Oid owner = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
         Oid table = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
         spi::connect();

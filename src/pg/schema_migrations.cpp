@@ -1,6 +1,7 @@
 #include "schema_migrations.hpp"
 
 #include "../core/identifier.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_sandbox.hpp"
 #include "spi.hpp"
@@ -62,6 +63,7 @@ void ensure_table(const std::string& tenant) {
     spi::execute("CREATE TABLE " + qualified_name(tenant) +
                  " (version pg_catalog.int8 PRIMARY KEY, "
                  "inserted_at pg_catalog.timestamp(0))");
+    call_postgres([&] { citus::distribute_new_tables(tenant.c_str()); });
     sandbox.finish();
 }
 

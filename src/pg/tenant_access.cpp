@@ -19,6 +19,7 @@
 #include "../core/identifier.hpp"
 #include "../core/table_privileges.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
 #include "spi.hpp"
@@ -145,6 +146,7 @@ PG_FUNCTION_INFO_V1(tenancy_revoke_tenant_access);
 //     ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'])
 Datum tenancy_grant_tenant_access(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "role must not be null");
@@ -169,6 +171,7 @@ Datum tenancy_grant_tenant_access(PG_FUNCTION_ARGS) {
 // CALL tenancy.revoke_tenant_access(role regrole)
 Datum tenancy_revoke_tenant_access(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         if (PG_ARGISNULL(0))
             throw tenancy::core::Error(tenancy::core::sqlstate::null_value_not_allowed,
                                        "role must not be null");

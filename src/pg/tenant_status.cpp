@@ -23,6 +23,7 @@
 
 #include "applied_migrations.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 
 extern "C" {
@@ -510,6 +511,7 @@ PG_FUNCTION_INFO_V1(tenancy_migration_status);
 //     version NULL (pending_tenants()).
 Datum tenancy_tenant_states(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         bool only_pending = required_bool_argument(fcinfo, 0, "only_pending");
         call_postgres([&] {
             read_status(fcinfo, only_pending ? Shape::pending_tenants : Shape::tenants, nullptr);
@@ -523,6 +525,7 @@ Datum tenancy_tenant_states(PG_FUNCTION_ARGS) {
 //     migration_states view; one tenant's rows only when tenant_name is given.
 Datum tenancy_version_states(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
         call_postgres([&] {
             read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr);
@@ -537,6 +540,7 @@ Datum tenancy_version_states(PG_FUNCTION_ARGS) {
 //     applied_at its timestamp(0).
 Datum tenancy_migration_status(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
         call_postgres([&] {
             read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr, true);

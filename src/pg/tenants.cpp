@@ -10,6 +10,7 @@
 #include "../core/identifier.hpp"
 #include "../core/tenant_name.hpp"
 #include "arguments.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 #include "own_ddl.hpp"
 #include "pool.hpp"
@@ -318,6 +319,7 @@ PG_FUNCTION_INFO_V1(tenancy_drop_tenant_in_batches);
 // tenancy.create_tenant(tenant text, if_not_exists boolean DEFAULT false) RETURNS text
 Datum tenancy_create_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
         check_tenant_name(tenant);
         bool if_not_exists = required_bool_argument(fcinfo, 1, "if_not_exists");
@@ -332,6 +334,7 @@ Datum tenancy_create_tenant(PG_FUNCTION_ARGS) {
 // tenancy.rename_tenant(tenant text, new_name text) RETURNS text
 Datum tenancy_rename_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         std::optional<std::string> new_name = text_argument(fcinfo, 1);
         check_tenant_name(new_name);
@@ -346,6 +349,7 @@ Datum tenancy_rename_tenant(PG_FUNCTION_ARGS) {
 // tenancy.drop_tenant(tenant text) RETURNS void
 Datum tenancy_drop_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         spi::connect();
         drop_registered_tenant(tenant);
@@ -359,6 +363,7 @@ Datum tenancy_drop_tenant(PG_FUNCTION_ARGS) {
 // one, it is drop_tenant with extra steps.
 Datum tenancy_drop_tenant_in_batches(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         bool nonatomic = called_nonatomically(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         if (PG_ARGISNULL(1))
@@ -381,6 +386,7 @@ Datum tenancy_drop_tenant_in_batches(PG_FUNCTION_ARGS) {
 // query is fully schema-qualified instead.
 Datum tenancy_set_tenant(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
         std::string tenant = required_text_argument(fcinfo, 0, "tenant");
         bool is_local = required_bool_argument(fcinfo, 1, "is_local");
 

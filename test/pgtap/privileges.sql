@@ -14,7 +14,7 @@ SELECT results_eq(
       WHERE n.nspname = 'tenancy' AND has_function_privilege('tenancy_test_app', p.oid, 'EXECUTE')
       ORDER BY 1$$,
     ARRAY['tenancy._applied_migrations(text)', 'tenancy._checksum(text)',
-          'tenancy._library_loaded()', 'tenancy._pool_unusable_reason(oid,oid)',
+          'tenancy._library_loaded()', 'tenancy._pool_unusable_reason(oid,oid)', 'tenancy._tenant_nodes()',
           'tenancy._tenant_states(boolean)', 'tenancy._version_states(text)',
           'tenancy.all_tenants()', 'tenancy.migration_status(text)',
           'tenancy.pending_tenants()', 'tenancy.set_tenant(text,boolean)'],

@@ -1,0 +1,542 @@
+#include "citus.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
+#include "../core/identifier.hpp"
+#include "arguments.hpp"
+#include "error_boundary.hpp"
+#include "registry.hpp"
+#include "schema_migrations.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/skey.h"
+#include "catalog/pg_depend.h"
+#include "commands/extension.h"
+#include "utils/fmgroids.h"
+}
+
+namespace tenancy::pg::citus {
+
+namespace {
+
+// The Citus major version whose C functions this code calls; the one it is
+// tested with (13.2.2). Another major version may change them, and then a
+// tenant's tables would silently stay local: refused instead.
+constexpr int supported_major = 13;
+
+const char* citus_version() { return GetConfigOption("citus.version", true, false); }
+
+// Whether the citus extension is created in this database (Citus' catalog
+// tables exist only then).
+bool extension_created() { return loaded() && OidIsValid(get_extension_oid("citus", true)); }
+
+Oid catalog_relation(const char* name) { return get_relname_relid(name, PG_CATALOG_NAMESPACE); }
+
+// This node's group in Citus' metadata: 0 on the coordinator (and on a
+// server that is no part of a cluster), a worker's own group elsewhere.
+int32 local_group_id() {
+    Oid table = catalog_relation("pg_dist_local_group");
+    if (!OidIsValid(table)) return 0;
+    Relation relation = table_open(table, AccessShareLock);
+    TableScanDesc scan = table_beginscan_catalog(relation, 0, nullptr);
+    HeapTuple tuple = heap_getnext(scan, ForwardScanDirection);
+    int32 group = 0;
+    if (HeapTupleIsValid(tuple)) {
+        bool null = true;
+        Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &null);
+        if (!null) group = DatumGetInt32(value);
+    }
+    table_endscan(scan);
+    table_close(relation, AccessShareLock);
+    return group;
+}
+
+// Citus' C functions, looked up once per backend.
+struct Functions {
+    bool (*is_tenant_schema)(Oid schema);
+    void (*create_tenant_schema_table)(Oid relid);
+};
+
+// nullptr when Citus' version is not the supported one.
+const Functions* functions() {
+    static Functions found{};
+    static bool looked = false;
+    if (looked) return found.is_tenant_schema ? &found : nullptr;
+    const char* version = citus_version();
+    if (version == nullptr || std::atoi(version) != supported_major) {
+        looked = true;
+        return nullptr;
+    }
+    found.is_tenant_schema = reinterpret_cast<bool (*)(Oid)>(
+        load_external_function("$libdir/citus", "IsTenantSchema", true, nullptr));
+    found.create_tenant_schema_table = reinterpret_cast<void (*)(Oid)>(
+        load_external_function("$libdir/citus", "CreateTenantSchemaTable", true, nullptr));
+    looked = true;
+    return found.is_tenant_schema ? &found : nullptr;
+}
+
+// Whether the schema is a Citus distributed schema, read from pg_dist_schema
+// itself: what tells an unsupported Citus version that it has work it cannot do.
+bool listed_in_dist_schema(Oid schema) {
+    Oid table = catalog_relation("pg_dist_schema");
+    if (!OidIsValid(table)) return false;
+    Relation relation = table_open(table, AccessShareLock);
+    TableScanDesc scan = table_beginscan_catalog(relation, 0, nullptr);
+    bool found = false;
+    HeapTuple tuple;
+    while (!found && HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection))) {
+        bool null = true;
+        Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &null);
+        found = !null && DatumGetObjectId(value) == schema;
+    }
+    table_endscan(scan);
+    table_close(relation, AccessShareLock);
+    return found;
+}
+
+// The tables (plain and partitioned, no partitions: they follow their
+// parent) of the schema that are no Citus table: from pg_depend's index on
+// the referenced object, so only the schema's own objects are read.
+List* local_tables_of(Oid schema, bool partitions_too) {
+    List* tables = NIL;
+    Relation depend = table_open(DependRelationId, AccessShareLock);
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(NamespaceRelationId));
+    ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(schema));
+    SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, keys);
+    HeapTuple tuple;
+    while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+        auto* row = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+        if (row->classid != RelationRelationId || row->objsubid != 0) continue;
+        char relkind = get_rel_relkind(row->objid);
+        if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) continue;
+        if (!partitions_too && get_rel_relispartition(row->objid)) continue;
+        if (table_kind(row->objid) != 'n') continue;
+        tables = lappend_oid(tables, row->objid);
+    }
+    systable_endscan(scan);
+    table_close(depend, AccessShareLock);
+    return tables;
+}
+
+[[noreturn]] void refuse_table(const char* tenant, Oid relid, const char* why) {
+    ereport(ERROR,
+            (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+             errmsg("table \"%s\".\"%s\" cannot be distributed", tenant, get_rel_name(relid)),
+             errdetail("%s", why),
+             errhint("Every table of a tenant in a Citus distributed schema must become a "
+                     "single-shard table of the schema: no inheritance, no foreign table, "
+                     "foreign keys only to the tenant's own tables or to reference tables.")));
+}
+
+void distribute(const Functions* citus, const char* tenant, Oid relid) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    ErrorData* volatile error = nullptr;
+    PG_TRY();
+    { citus->create_tenant_schema_table(relid); }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        error = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    if (error) refuse_table(tenant, relid, psprintf("Citus: %s", error->message));
+}
+
+// pg_dist_partition's row of the table, if any.
+bool dist_partition_row(Oid relid, char& partmethod, char& repmodel, int32& colocation) {
+    Oid table = catalog_relation("pg_dist_partition");
+    Oid index = catalog_relation("pg_dist_partition_logical_relid_index");
+    if (!OidIsValid(table) || !OidIsValid(index)) return false;
+    Relation relation = table_open(table, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+    SysScanDesc scan = systable_beginscan(relation, index, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    bool found = HeapTupleIsValid(tuple);
+    if (found) {
+        TupleDesc descriptor = RelationGetDescr(relation);
+        bool null = true;
+        partmethod = DatumGetChar(heap_getattr(tuple, 2, descriptor, &null));
+        colocation = DatumGetInt32(heap_getattr(tuple, 4, descriptor, &null));
+        repmodel = DatumGetChar(heap_getattr(tuple, 5, descriptor, &null));
+    }
+    systable_endscan(scan);
+    table_close(relation, AccessShareLock);
+    return found;
+}
+
+// The Citus table whose shard relid is (named "<table>_<shardid>" in the
+// table's schema), or InvalidOid.
+Oid shell_of_shard(Oid relid) {
+    const char* name = get_rel_name(relid);
+    const char* underscore = name ? strrchr(name, '_') : nullptr;
+    if (underscore == nullptr || underscore[1] == '\0') return InvalidOid;
+    for (const char* c = underscore + 1; *c; c++)
+        if (*c < '0' || *c > '9') return InvalidOid;
+    int64 shard = strtoll(underscore + 1, nullptr, 10);
+    Oid table = catalog_relation("pg_dist_shard");
+    Oid index = catalog_relation("pg_dist_shard_shardid_index");
+    if (!OidIsValid(table) || !OidIsValid(index)) return InvalidOid;
+    Relation relation = table_open(table, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shard));
+    SysScanDesc scan = systable_beginscan(relation, index, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    Oid shell = InvalidOid;
+    if (HeapTupleIsValid(tuple)) {
+        bool null = true;
+        Datum value = heap_getattr(tuple, 1, RelationGetDescr(relation), &null);
+        if (!null) shell = DatumGetObjectId(value);
+    }
+    systable_endscan(scan);
+    table_close(relation, AccessShareLock);
+    if (OidIsValid(shell) && get_rel_namespace(shell) != get_rel_namespace(relid)) return InvalidOid;
+    return shell;
+}
+
+bool extension_created_for_placement() { return extension_created(); }
+
+// Applied versions prefetched by prefetch_applied_versions(), per tenant.
+std::map<std::string, std::set<std::int64_t>>& prefetched() {
+    static std::map<std::string, std::set<std::int64_t>> versions;
+    return versions;
+}
+
+}  // namespace
+
+bool loaded() { return citus_version() != nullptr; }
+
+void refuse_on_worker(FunctionCallInfo fcinfo) {
+    if (!loaded()) return;
+    const char* function = call_postgres([&]() -> const char* {
+        if (!extension_created() || local_group_id() == 0) return nullptr;
+        return fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : nullptr;
+    });
+    if (function == nullptr) return;
+    throw core::Error("0A000",
+                      fmt::format("tenancy.{}() cannot run on a Citus worker node", function),
+                      "Tenants, their registry and their migrations live on the coordinator; "
+                      "a worker holds shards of tenant tables only.",
+                      "Run it on the coordinator.");
+}
+
+void distribute_new_tables(const char* tenant) {
+    if (!loaded() || !extension_created()) return;
+    Oid schema = get_namespace_oid(tenant, true);
+    if (!OidIsValid(schema)) return;
+    const Functions* citus = functions();
+    if (citus == nullptr) {
+        if (listed_in_dist_schema(schema))
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("pg_tenancy cannot distribute the tables of tenant \"%s\" with Citus %s",
+                            tenant, citus_version()),
+                     errdetail("pg_tenancy distributes a tenant's tables with Citus %d.x only.",
+                               supported_major)));
+        return;
+    }
+    if (!citus->is_tenant_schema(schema)) return;
+    ListCell* cell;
+    foreach (cell, local_tables_of(schema, false))
+        distribute(citus, tenant, lfirst_oid(cell));
+    // A partition whose parent could not take it along is left over.
+    List* left = local_tables_of(schema, true);
+    if (left != NIL)
+        refuse_table(tenant, linitial_oid(left),
+                     "Citus left it a local table when it distributed the tables around it.");
+}
+
+char table_kind(Oid relid) {
+    if (!loaded()) return 'n';
+    char partmethod = 0, repmodel = 0;
+    int32 colocation = 0;
+    if (!dist_partition_row(relid, partmethod, repmodel, colocation)) return 'n';
+    if (partmethod == 'n' && repmodel == 't') return 'r';
+    if (partmethod == 'n' && colocation == 0) return 'l';
+    return 'd';
+}
+
+bool distributed_table(Oid relid) { return table_kind(relid) != 'n'; }
+
+Oid managed_table_of(Oid relid) {
+    if (!loaded()) return relid;
+    Oid shell = call_postgres([&] {
+        if (!extension_created()) return InvalidOid;
+        Oid table = shell_of_shard(relid);
+        if (!OidIsValid(table)) table = relid;
+        return table_kind(table) == 'l' ? table : InvalidOid;
+    });
+    if (!OidIsValid(shell)) return relid;
+    // Settings made before Citus converted the table name its shard now.
+    std::string shards =
+        "SELECT CAST(pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) "
+        "AS pg_catalog.oid) FROM pg_catalog.pg_dist_shard AS s "
+        "WHERE s.logicalrelid OPERATOR(pg_catalog.=) CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)";
+    std::string shell_regclass = "CAST(CAST($1 AS pg_catalog.oid) AS pg_catalog.regclass)";
+    spi::connect();
+    {
+        registry::AsRegistryOwner as_owner;
+        spi::execute("UPDATE tenancy.managed_tables SET tbl = " + shell_regclass +
+                         " WHERE CAST(tbl AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+        spi::execute("UPDATE tenancy.tenant_registry SET managed_by = " + shell_regclass +
+                         " WHERE CAST(managed_by AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+        spi::execute("UPDATE tenancy.tenant_pools SET managed_table = " + shell_regclass +
+                         " WHERE CAST(managed_table AS pg_catalog.oid) IN (" + shards + ")",
+                     {std::to_string(shell)});
+    }
+    spi::finish();
+    return shell;
+}
+
+void refuse_distributed_managed_table(Oid relid, const std::string& qualified_name) {
+    if (!loaded()) return;
+    char kind = call_postgres([&] { return table_kind(relid); });
+    if (kind != 'd' && kind != 'r') return;
+    throw core::Error(
+        "0A000",
+        fmt::format("manage_tenant cannot manage {} {}",
+                    kind == 'r' ? "the reference table" : "the distributed table", qualified_name),
+        "Its rows live on Citus worker nodes, where pg_tenancy creates no tenant.",
+        "Manage tenants from a table on the coordinator: a plain table or a Citus local table.");
+}
+
+namespace {
+
+bool keeps(const VersionFilter* keep, std::int64_t version) {
+    if (keep == nullptr) return true;
+    if (keep->above && version > *keep->above) return true;
+    return std::find(keep->versions.begin(), keep->versions.end(), version) != keep->versions.end();
+}
+
+// A text[] literal of the values.
+std::string array_literal(const std::vector<std::string>& values) {
+    std::string literal = "{";
+    for (std::size_t i = 0; i < values.size(); i++) {
+        literal += i ? ",\"" : "\"";
+        for (char c : values[i]) {
+            if (c == '"' || c == '\\') literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    return literal + "}";
+}
+
+}  // namespace
+
+bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
+                        std::vector<AppliedMigration>& rows, TenantTable& result) {
+    if (!loaded()) return false;
+    Oid table = call_postgres([&] {
+        Oid schema = get_namespace_oid(tenant.c_str(), true);
+        if (!OidIsValid(schema)) return InvalidOid;
+        Oid relid = get_relname_relid(schema_migrations::table_name(), schema);
+        return OidIsValid(relid) && distributed_table(relid) ? relid : InvalidOid;
+    });
+    if (!OidIsValid(table)) return false;
+    rows.clear();
+    result = TenantTable::present;
+    auto found = prefetched().find(tenant);
+    if (peek && found != prefetched().end()) {
+        for (std::int64_t version : found->second)
+            if (keeps(keep, version)) rows.push_back(AppliedMigration{version, false, 0});
+        return true;
+    }
+    // inserted_at as a PostgreSQL Timestamp: microseconds since 2000-01-01.
+    spi::connect();
+    std::vector<spi::Row> read = spi::query(
+        "SELECT version, CAST(EXTRACT(EPOCH FROM inserted_at OPERATOR(pg_catalog.-) "
+        "CAST('2000-01-01' AS pg_catalog.timestamp)) OPERATOR(pg_catalog.*) 1000000 "
+        "AS pg_catalog.int8) FROM " + schema_migrations::qualified_name(tenant) +
+        " WHERE version IS NOT NULL");
+    spi::finish();
+    for (const spi::Row& row : read) {
+        std::int64_t version = std::stoll(*row[0]);
+        if (!keeps(keep, version)) continue;
+        AppliedMigration applied{version, row[1].has_value(), row[1] ? std::stoll(*row[1]) : 0};
+        rows.push_back(applied);
+    }
+    return true;
+}
+
+void prefetch_applied_versions(const std::vector<std::string>& tenants) {
+    prefetched().clear();
+    if (!loaded() || tenants.empty() || !call_postgres([] { return extension_created(); }))
+        return;
+    spi::connect();
+    // Each distributed table's shard and the node that holds it.
+    std::vector<spi::Row> shards = spi::query(
+        "SELECT r.i, pg_catalog.shard_name(c.oid, s.shardid), n.nodename, n.nodeport "
+        "FROM pg_catalog.unnest(CAST($1 AS pg_catalog.text[])) WITH ORDINALITY AS r(tenant, i) "
+        "JOIN pg_catalog.pg_namespace AS ns ON ns.nspname OPERATOR(pg_catalog.=) r.tenant "
+        "JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) ns.oid "
+        " AND c.relname OPERATOR(pg_catalog.=) CAST($2 AS pg_catalog.name) "
+        "JOIN pg_catalog.pg_dist_partition AS d "
+        "  ON d.logicalrelid OPERATOR(pg_catalog.=) CAST(c.oid AS pg_catalog.regclass) "
+        " AND d.partmethod OPERATOR(pg_catalog.=) 'n' AND d.colocationid OPERATOR(pg_catalog.<>) 0 "
+        " AND d.repmodel OPERATOR(pg_catalog.<>) 't' "
+        "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) d.logicalrelid "
+        "JOIN pg_catalog.pg_dist_placement AS p ON p.shardid OPERATOR(pg_catalog.=) s.shardid "
+        "JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) p.groupid "
+        "WHERE n.isactive",
+        {array_literal(tenants), std::string(schema_migrations::table_name())});
+    // One query per node: "i version,i version..." of its tenants' shards.
+    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> node_tenants;
+    std::map<std::pair<std::string, std::string>, std::string> node_queries;
+    for (const spi::Row& shard : shards) {
+        std::pair<std::string, std::string> node{*shard[2], *shard[3]};
+        std::string& query = node_queries[node];
+        query += fmt::format("{}SELECT {} AS t, version AS v FROM {}",
+                             query.empty() ? "" : " UNION ALL ", *shard[0], *shard[1]);
+        node_tenants[node].push_back(std::stoul(*shard[0]) - 1);
+    }
+    if (node_queries.empty()) {
+        spi::finish();
+        return;
+    }
+    std::vector<std::string> names, ports, commands;
+    for (auto& [node, query] : node_queries) {
+        names.push_back(node.first);
+        ports.push_back(node.second);
+        commands.push_back("SELECT pg_catalog.string_agg(t::text || ' ' || v::text, ',') FROM (" +
+                           query + ") AS a WHERE v IS NOT NULL");
+    }
+    std::vector<spi::Row> answers = spi::query(
+        "SELECT node_name, node_port::text, success, result FROM pg_catalog.master_run_on_worker("
+        "CAST($1 AS pg_catalog.text[]), CAST($2 AS pg_catalog.int4[]), "
+        "CAST($3 AS pg_catalog.text[]), true)",
+        {array_literal(names), array_literal(ports), array_literal(commands)});
+    spi::finish();
+    for (const spi::Row& answer : answers) {
+        if (*answer[2] != "t") continue;  // read one by one instead
+        for (std::size_t i : node_tenants[{*answer[0], *answer[1]}]) prefetched()[tenants[i]];
+        if (!answer[3]) continue;
+        const std::string& text = *answer[3];
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t space = text.find(' ', at), comma = text.find(',', at);
+            if (comma == std::string::npos) comma = text.size();
+            std::size_t index = std::stoul(text.substr(at, space - at)) - 1;
+            if (index < tenants.size())
+                prefetched()[tenants[index]].insert(std::stoll(text.substr(space + 1, comma - space - 1)));
+            at = comma + 1;
+        }
+    }
+}
+
+void forget_prefetched_versions() { prefetched().clear(); }
+
+}  // namespace tenancy::pg::citus
+
+// ---------------------------------------------------------------------------
+// Placement: where each tenant lives, and moving it.
+
+using namespace tenancy::pg;
+using namespace tenancy::pg::citus;
+namespace core = tenancy::core;
+
+namespace {
+
+// Each tenant and the node of its distributed schema's shards (NULL for a
+// tenant whose schema is not distributed, and everywhere without Citus).
+std::vector<spi::Row> tenant_nodes() {
+    bool with_citus = call_postgres([] { return extension_created_for_placement(); });
+    if (!with_citus)
+        return spi::query(
+            "SELECT tenant, NULL, NULL FROM tenancy.tenant_registry WHERE NOT spare "
+            "ORDER BY tenant COLLATE pg_catalog.\"C\"");
+    return spi::query(
+        "SELECT r.tenant, node.nodename, CAST(node.nodeport AS pg_catalog.text) "
+        "FROM tenancy.tenant_registry AS r "
+        "LEFT JOIN pg_catalog.pg_namespace AS ns ON ns.nspname OPERATOR(pg_catalog.=) r.tenant "
+        "LEFT JOIN pg_catalog.pg_dist_schema AS ds ON ds.schemaid OPERATOR(pg_catalog.=) ns.oid "
+        "LEFT JOIN LATERAL ("
+        "  SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_partition AS p "
+        "  JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid "
+        "  JOIN pg_catalog.pg_dist_placement AS pl ON pl.shardid OPERATOR(pg_catalog.=) s.shardid "
+        "  JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) pl.groupid "
+        "  WHERE p.colocationid OPERATOR(pg_catalog.=) ds.colocationid LIMIT 1) AS node ON true "
+        "WHERE NOT r.spare ORDER BY r.tenant COLLATE pg_catalog.\"C\"");
+}
+
+}  // namespace
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_tenant_nodes);
+PG_FUNCTION_INFO_V1(tenancy_move_tenant);
+
+// tenancy._tenant_nodes() RETURNS TABLE(tenant text, node_name text, node_port integer)
+Datum tenancy_tenant_nodes(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
+        spi::connect();
+        std::vector<spi::Row> rows = tenant_nodes();
+        spi::finish();
+        call_postgres([&] {
+            begin_materialized_result(fcinfo);
+            auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+            for (const spi::Row& row : rows) {
+                Datum values[3] = {CStringGetTextDatum(row[0]->c_str()), 0, 0};
+                bool nulls[3] = {false, !row[1], !row[2]};
+                if (row[1]) values[1] = CStringGetTextDatum(row[1]->c_str());
+                if (row[2]) values[2] = Int32GetDatum(pg_strtoint32(row[2]->c_str()));
+                tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+            }
+        });
+        return Datum(0);
+    });
+}
+
+// tenancy.move_tenant(tenant text, node_name text, node_port integer,
+//                     shard_transfer_mode text DEFAULT 'auto') RETURNS void
+// citus_schema_move() of the tenant's schema, under the tenant's lock, so no
+// migration of pg_tenancy runs in it meanwhile.
+Datum tenancy_move_tenant(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        citus::refuse_on_worker(fcinfo);
+        std::string tenant = required_text_argument(fcinfo, 0, "tenant");
+        std::string node_name = required_text_argument(fcinfo, 1, "node_name");
+        if (PG_ARGISNULL(2))
+            throw core::Error(core::sqlstate::null_value_not_allowed, "node_port must not be null");
+        int32 node_port = PG_GETARG_INT32(2);
+        std::string mode = required_text_argument(fcinfo, 3, "shard_transfer_mode");
+        spi::connect();
+        registry::require_registered(tenant);
+        registry::lock_tenant(tenant);
+        Oid schema = call_postgres([&] {
+            if (!extension_created_for_placement()) return InvalidOid;
+            Oid found = get_namespace_oid(tenant.c_str(), true);
+            return OidIsValid(found) && listed_in_dist_schema(found) ? found : InvalidOid;
+        });
+        if (!OidIsValid(schema))
+            throw core::Error("0A000",
+                              fmt::format("tenant {} is not in a Citus distributed schema",
+                                          core::quote_identifier(tenant)),
+                              "Only a tenant created while citus.enable_schema_based_sharding "
+                              "was on, on a Citus coordinator, lives on a worker node.",
+                              "Distribute its schema first with citus_schema_distribute().");
+        spi::execute(
+            "SELECT pg_catalog.citus_schema_move(CAST(CAST($1 AS pg_catalog.oid) AS "
+            "pg_catalog.regnamespace), $2, CAST($3 AS pg_catalog.int4), "
+            "CAST($4 AS citus.shard_transfer_mode))",
+            {std::to_string(schema), node_name, std::to_string(node_port), mode});
+        spi::finish();
+        return Datum(0);
+    });
+}
+
+}  // extern "C"
