@@ -20,6 +20,7 @@
 #include "migration_registry.hpp"
 #include "registry.hpp"
 #include "migration_runner.hpp"
+#include "online_migration.hpp"
 #include "spi.hpp"
 #include "tenant_migrations.hpp"
 
@@ -121,12 +122,16 @@ std::optional<std::string> run_tenant(const std::string& tenant, const RunOption
     MemoryContextSwitchTo(caller_context);
 
     std::exception_ptr failure;
+    std::optional<std::int64_t> online_next;  // a non-transactional migration reached
     try {
         // Read again in each tenant's transaction, under the registry's lock:
         // a migration registered meanwhile is run with the text it has now.
         std::vector<Migration> registered = registered_migrations();
         if (options.direction == Direction::up)
-            migrate_tenant(tenant, registered, options.target);
+            migrate_tenant(tenant, registered, options.target,
+                           options.commit_each_tenant ? OnlineMigrations::stop_before
+                                                      : OnlineMigrations::refuse,
+                           &online_next);
         else
             rollback_tenant(tenant, registered, *options.target);
         call_postgres([] { ReleaseCurrentSubTransaction(); });
@@ -137,6 +142,15 @@ std::optional<std::string> run_tenant(const std::string& tenant, const RunOption
         call_postgres([] { RollbackAndReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
+    }
+    // The rest of the tenant, from its first non-transactional migration on,
+    // runs in a background worker, between transactions (online_migration.hpp).
+    if (!failure && online_next) {
+        try {
+            migrate_rest_in_worker(tenant, options.target);
+        } catch (...) {
+            failure = std::current_exception();
+        }
     }
     if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
 

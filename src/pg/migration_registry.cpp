@@ -59,13 +59,14 @@ std::vector<Migration> registered_migrations() {
         LockRelationOid(registry, RowExclusiveLock);
     });
     std::vector<Migration> migrations;
-    for (spi::Row& row : spi::query("SELECT version, name, up_sql, down_sql "
+    for (spi::Row& row : spi::query("SELECT version, name, up_sql, down_sql, transactional "
                                     "FROM tenancy.migration_registry ORDER BY version")) {
         Migration migration;
         migration.version = std::stoll(*row[0]);
         migration.name = std::move(*row[1]);
         migration.up_sql = std::move(*row[2]);
         migration.down_sql = std::move(row[3]);
+        migration.transactional = *row[4] == "t";
         migrations.push_back(std::move(migration));
     }
     return migrations;
@@ -92,26 +93,28 @@ const Migration& find_migration(const std::vector<Migration>& registered, std::i
 Registration register_migration(const Migration& migration) {
     check_migration(migration);
     std::string version = std::to_string(migration.version);
+    std::string transactional = migration.transactional ? "t" : "f";
     // One registration at a time: the applied-anywhere check below must not
     // race with another session changing the same version.
     spi::execute("LOCK TABLE tenancy.migration_registry IN SHARE ROW EXCLUSIVE MODE");
 
     std::vector<spi::Row> existing = spi::query(
-        "SELECT name, up_sql, down_sql FROM tenancy.migration_registry "
+        "SELECT name, up_sql, down_sql, transactional FROM tenancy.migration_registry "
         "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
         {version});
 
     if (existing.empty()) {
         spi::execute(
-            "INSERT INTO tenancy.migration_registry (version, name, up_sql, down_sql, checksum) "
-            "VALUES (CAST($1 AS pg_catalog.int8), $2, $3, $4, tenancy._checksum($3))",
-            {version, migration.name, migration.up_sql, migration.down_sql});
+            "INSERT INTO tenancy.migration_registry (version, name, up_sql, down_sql, checksum, transactional) "
+            "VALUES (CAST($1 AS pg_catalog.int8), $2, $3, $4, tenancy._checksum($3), CAST($5 AS pg_catalog.bool))",
+            {version, migration.name, migration.up_sql, migration.down_sql, transactional});
         return Registration::added;
     }
 
     const spi::Row& current = existing.front();
     bool same_up = *current[1] == migration.up_sql;
-    if (same_up && *current[0] == migration.name && current[2] == migration.down_sql)
+    if (same_up && *current[0] == migration.name && current[2] == migration.down_sql &&
+        *current[3] == transactional)
         return Registration::unchanged;
 
     if (!same_up) {
@@ -129,9 +132,9 @@ Registration register_migration(const Migration& migration) {
     spi::execute(
         "UPDATE tenancy.migration_registry "
         "SET name = $2, up_sql = $3, down_sql = $4, checksum = tenancy._checksum($3), "
-        "registered_at = pg_catalog.now() "
+        "transactional = CAST($5 AS pg_catalog.bool), registered_at = pg_catalog.now() "
         "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
-        {version, migration.name, migration.up_sql, migration.down_sql});
+        {version, migration.name, migration.up_sql, migration.down_sql, transactional});
     return Registration::changed;
 }
 
