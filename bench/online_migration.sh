@@ -58,10 +58,16 @@ run_arm() {
     end=$(date +%s.%N)
     wait "$pgbench_pid" || true
     local stall writes failed errors
-    stall=$(cat "$logs"/pgbench_log.* | awk 'BEGIN {m = 0} $3 > m {m = $3} END {printf "%.1f", m / 1000}')
+    # The slowest write that overlapped the migration (the log's columns:
+    # client, transaction, latency in us, script, end time in s and us).
+    stall=$(cat "$logs"/pgbench_log.* | awk -v from="$start" -v to="$end" '
+        BEGIN {m = 0}
+        {finished = $5 + $6 / 1e6; began = finished - $3 / 1e6}
+        finished >= from && began <= to && $3 > m {m = $3}
+        END {printf "%.1f", m / 1000}')
     writes=$(cat "$logs"/pgbench_log.* | wc -l)
     failed=$(grep -oE "number of failed transactions: [0-9]+" "$logs/pgbench.out" | grep -oE "[0-9]+$" || echo 0)
-    errors=$(grep -cE "ERROR|aborted" "$logs/pgbench.out" "$logs/migrate.out" | awk -F: '{s += $2} END {print s}')
+    errors=$(cat "$logs/pgbench.out" "$logs/migrate.out" | { grep -cE "ERROR|aborted" || true; })
     psql -X -q -d "$db" -c "INSERT INTO bench_results VALUES ($round, '$arm', $end - $start, $stall, $writes, $failed, $errors)"
 }
 

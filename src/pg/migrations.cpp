@@ -33,7 +33,9 @@ Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
         migration.name = required_text_argument(fcinfo, 1, "name");
         migration.up_sql = required_text_argument(fcinfo, 2, "up_sql");
         migration.down_sql = text_argument(fcinfo, 3);
-        migration.transactional = required_bool_argument(fcinfo, 4, "transactional");
+        // The 0.1.0 definition, until ALTER EXTENSION ... UPDATE, has no fifth argument.
+        migration.transactional =
+            PG_NARGS() <= 4 || required_bool_argument(fcinfo, 4, "transactional");
 
         spi::connect();
         Registration registration = register_migration(migration);
