@@ -6,7 +6,8 @@
 # CONCURRENTLY, run statement by statement in a background worker) and a
 # transactional one (plain CREATE INDEX, which blocks each tenant's writers
 # while it builds). Reported: failed writes, and the longest write stall (the
-# slowest pgbench transaction of the arm's run), medians over the rounds.
+# slowest pgbench transaction that overlapped the migration), medians over
+# the rounds; and the writers alone, as the machine's floor.
 # Usage: online_migration.sh [TENANTS] [ROWS] [CLIENTS] [ROUNDS]
 source "$(dirname "$0")/lib.sh"
 tenants=${1:-100}
@@ -22,7 +23,7 @@ SELECT tenancy.create_tenant(format('org_%s', i)) FROM generate_series(1, $tenan
 DO \$\$
 BEGIN
     FOR i IN 1..$tenants LOOP
-        EXECUTE format('INSERT INTO %I.items (a, b, pad) SELECT g, (g * 7919) %% 100003, repeat(''x'', 40)
+        EXECUTE format('INSERT INTO %I.items (a, b, pad) SELECT g, (g::bigint * 7919) %% 100003, repeat(''x'', 40)
                         FROM generate_series(1, $rows) AS g', 'org_' || i);
     END LOOP;
 END
@@ -71,6 +72,19 @@ run_arm() {
     psql -X -q -d "$db" -c "INSERT INTO bench_results VALUES ($round, '$arm', $end - $start, $stall, $writes, $failed, $errors)"
 }
 
+# The writers alone, no migration, for as long: the machine's own longest
+# write stall, the floor under both arms.
+run_baseline() {
+    local round=$1
+    rm -f "$logs"/pgbench_log.*
+    pgbench -n -h 127.0.0.1 -c "$clients" -j 2 -T 15 -D tenants="$tenants" \
+        -f "$workload" -l --log-prefix="$logs/pgbench_log" "$db" >"$logs/pgbench.out" 2>&1
+    local stall writes
+    stall=$(cat "$logs"/pgbench_log.* | awk 'BEGIN {m = 0} $3 > m {m = $3} END {printf "%.1f", m / 1000}')
+    writes=$(cat "$logs"/pgbench_log.* | wc -l)
+    psql -X -q -d "$db" -c "INSERT INTO bench_results VALUES ($round, 'none', 15, $stall, $writes, 0, 0)"
+}
+
 # How long the writers run in each arm: the slower (concurrent) migration,
 # timed once on its own, with room to spare.
 psql -X -q -d "$db" -c "SELECT tenancy.register_migration(2, 'warm_up',
@@ -85,13 +99,15 @@ for round in $(seq 1 "$rounds"); do
     run_arm "$round" concurrently $((version + 1)) \
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_b_$round ON items (b)" false
     run_arm "$round" plain $((version + 2)) "CREATE INDEX items_c_$round ON items (b)" true
+    run_baseline "$round"
     version=$((version + 10))
 done
 
 psql -X -A -t -d "$db" -c "
     SELECT format('online migration, %s tenants x %s rows, %s pgbench clients writing to them, %s rounds (writers run %s s per arm): '
                   'CONCURRENTLY migrate_all %s s, longest write stall %s ms; plain CREATE INDEX migrate_all %s s, longest write stall %s ms; '
-                  'stall ratio 1/%s; failed writes %s of %s (CONCURRENTLY), %s of %s (plain); error lines %s',
+                  'stall ratio 1/%s; writers alone (15 s, no migration): longest write stall %s ms; '
+                  'failed writes %s of %s (CONCURRENTLY), %s of %s (plain); error lines %s',
                   $tenants, $rows, $clients, $rounds, $duration,
                   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FILTER (WHERE arm = 'concurrently')::numeric, 2),
                   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY longest_stall_ms) FILTER (WHERE arm = 'concurrently')::numeric, 1),
@@ -99,6 +115,7 @@ psql -X -A -t -d "$db" -c "
                   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY longest_stall_ms) FILTER (WHERE arm = 'plain')::numeric, 1),
                   round((percentile_cont(0.5) WITHIN GROUP (ORDER BY longest_stall_ms) FILTER (WHERE arm = 'plain')
                         / percentile_cont(0.5) WITHIN GROUP (ORDER BY longest_stall_ms) FILTER (WHERE arm = 'concurrently'))::numeric, 1),
+                  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY longest_stall_ms) FILTER (WHERE arm = 'none')::numeric, 1),
                   sum(failed) FILTER (WHERE arm = 'concurrently'), sum(writes) FILTER (WHERE arm = 'concurrently'),
                   sum(failed) FILTER (WHERE arm = 'plain'), sum(writes) FILTER (WHERE arm = 'plain'),
                   sum(error_lines))
