@@ -634,3 +634,25 @@ REVOKE ALL ON FUNCTION tenancy._tenant_nodes() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._tenant_nodes() TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_nodes TO PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.move_tenant(text, text, integer, text) FROM PUBLIC;
+
+-- Online migrations: non-transactional migrations (issue 10)
+--
+-- A migration registered with transactional => false (or loaded from a file
+-- whose first line is "-- tenancy:no-transaction") runs statement by
+-- statement in an existing tenant, each in a transaction of its own.
+ALTER TABLE tenancy.migration_registry ADD COLUMN transactional boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN tenancy.migration_registry.transactional IS
+    'False for a non-transactional (online) migration: in an existing tenant each statement runs in a transaction of its own';
+-- A new argument changes the signature: dropped and created again (grants
+-- made on the 0.1.0 function are named by the WARNING above).
+DROP FUNCTION tenancy.register_migration(bigint, text, text, text);
+CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
+                                           down_sql text DEFAULT NULL,
+                                           transactional boolean DEFAULT true)
+RETURNS text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_register_migration';
+REVOKE ALL ON FUNCTION tenancy.register_migration(bigint, text, text, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text, boolean) IS
+    'Registers a tenant migration (transactional => false: an online one); returns added, changed, or unchanged (identical text again: a no-op)';

@@ -43,7 +43,8 @@ CREATE TABLE tenancy.migration_registry (
     up_sql        text NOT NULL,
     down_sql      text,
     checksum      text NOT NULL,
-    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+    registered_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    transactional boolean NOT NULL DEFAULT true
 );
 COMMENT ON TABLE tenancy.migration_registry IS 'pg_tenancy: registered tenant migrations';
 COMMENT ON COLUMN tenancy.migration_registry.version IS 'The migration''s version (positive; Ecto-style timestamps are typical)';
@@ -52,6 +53,8 @@ COMMENT ON COLUMN tenancy.migration_registry.up_sql IS 'The SQL that applies the
 COMMENT ON COLUMN tenancy.migration_registry.down_sql IS 'The SQL that undoes it (rollback); NULL when it cannot be rolled back';
 COMMENT ON COLUMN tenancy.migration_registry.checksum IS 'SHA-256 of up_sql as registered, hex; a mismatch shows as changed';
 COMMENT ON COLUMN tenancy.migration_registry.registered_at IS 'When the migration was registered or last changed';
+COMMENT ON COLUMN tenancy.migration_registry.transactional IS
+    'False for a non-transactional (online) migration: in an existing tenant each statement runs in a transaction of its own';
 SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_registry', '');
 
 -- One row per table whose rows drive tenants (manage_tenant). regclass
@@ -195,13 +198,14 @@ COMMENT ON COLUMN tenancy.tenants.last_error IS
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION tenancy.register_migration(version bigint, name text, up_sql text,
-                                           down_sql text DEFAULT NULL)
+                                           down_sql text DEFAULT NULL,
+                                           transactional boolean DEFAULT true)
 RETURNS text
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'tenancy_register_migration';
-COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text) IS
-    'Registers a tenant migration; returns added, changed, or unchanged (identical text again: a no-op)';
+COMMENT ON FUNCTION tenancy.register_migration(bigint, text, text, text, boolean) IS
+    'Registers a tenant migration (transactional => false: an online one); returns added, changed, or unchanged (identical text again: a no-op)';
 
 CREATE FUNCTION tenancy.load_migrations(path text DEFAULT NULL)
 RETURNS integer

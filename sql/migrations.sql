@@ -14,7 +14,7 @@ SELECT tenancy.register_migration(20240101000002, 'create_comments',
 SELECT tenancy.create_tenant('org_1');
 SELECT tenancy.create_tenant('org_2');
 SELECT conrelid::regclass AS "table", confrelid::regclass AS "references"
-FROM pg_constraint WHERE contype = 'f' ORDER BY 1::text;
+FROM pg_constraint WHERE contype = 'f' ORDER BY conrelid::regclass::text;
 SELECT obj_description('org_2.comments'::regclass);
 SELECT tenant, version, pending, last_error FROM tenancy.tenants ORDER BY tenant;
 SELECT tenant, version, name, state, applied_at IS NOT NULL AS has_applied_at

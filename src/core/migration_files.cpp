@@ -126,4 +126,16 @@ std::vector<MigrationFiles> plan_migration_files(const std::vector<std::string>&
     return migrations;
 }
 
+bool declares_no_transaction(std::string_view text) {
+    constexpr std::string_view byte_order_mark = "\xEF\xBB\xBF";
+    if (text.substr(0, byte_order_mark.size()) == byte_order_mark)
+        text.remove_prefix(byte_order_mark.size());
+    if (text.substr(0, no_transaction_marker.size()) != no_transaction_marker) return false;
+    for (char c : text.substr(no_transaction_marker.size())) {
+        if (c == '\n') return true;
+        if (c != ' ' && c != '\t' && c != '\r') return false;
+    }
+    return true;
+}
+
 }  // namespace tenancy::core

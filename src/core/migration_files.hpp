@@ -38,4 +38,12 @@ struct MigrationFiles {
 // down file without its up file.
 std::vector<MigrationFiles> plan_migration_files(const std::vector<std::string>& file_names);
 
+// The first line that declares a migration file non-transactional.
+inline constexpr std::string_view no_transaction_marker = "-- tenancy:no-transaction";
+
+// Whether the file's text begins with the marker line: the marker, then the
+// end of the line (trailing spaces, tabs and a CR are allowed; a UTF-8 byte
+// order mark before it too). Anywhere else it is an ordinary comment.
+bool declares_no_transaction(std::string_view text);
+
 }  // namespace tenancy::core

@@ -132,6 +132,17 @@ Datum tenancy_load_migrations(PG_FUNCTION_ARGS) {
             migration.name = files.name;
             migration.up_sql = read_text_file(directory + "/" + files.up_file);
             if (files.down_file) migration.down_sql = read_text_file(directory + "/" + *files.down_file);
+            // The up file's first line decides, for both texts.
+            migration.transactional = !tenancy::core::declares_no_transaction(migration.up_sql);
+            if (migration.transactional && migration.down_sql &&
+                tenancy::core::declares_no_transaction(*migration.down_sql))
+                throw tenancy::core::Error(
+                    tenancy::core::sqlstate::invalid_parameter_value,
+                    fmt::format("migration file \"{}\" declares {} but its up file does not",
+                                *files.down_file, tenancy::core::no_transaction_marker),
+                    "Whether a migration is non-transactional is declared by the first line of its up file.",
+                    fmt::format("Begin \"{}\" with the line {}.", files.up_file,
+                                tenancy::core::no_transaction_marker));
             check_migration(migration);
             migrations.push_back(std::move(migration));
         }

@@ -133,6 +133,8 @@ RunOptions options_of(const SharedRun* run) {
     options.direction = run->direction;
     if (run->has_target) options.target = run->target;
     options.on_error = run->on_error;
+    // Workers run only for a CALL outside a transaction block.
+    options.online_allowed = true;
     return options;
 }
 
@@ -219,17 +221,36 @@ void wake_caller(SharedRun* run) {
 // Runs the claimed tenant and records its outcome in the run. Both the
 // caller and the workers call it, in a transaction of the tenant's own.
 // Returns the outcome; on_error => 'stop' is the callers' to act on.
-TenantOutcome run_claimed(SharedRun* run, int index, BusyTenant busy, const RunPlan& plan) {
+void finish_claimed(SharedRun* run, int index, const TenantOutcome& outcome);
+
+// in_caller: the calling backend, which runs the rest of a tenant that
+// reaches a non-transactional migration right away (in a background worker
+// it waits for); a worker leaves it to its main loop, between transactions
+// (outcome.online_next, the tenant not finished yet).
+TenantOutcome run_claimed(SharedRun* run, int index, BusyTenant busy, const RunPlan& plan,
+                          bool in_caller) {
     SharedTenant& tenant = run->tenants[index];
     auto admit = [run] {
         return run->max_tenants == 0 ||
                pg_atomic_fetch_add_u32(&run->admitted, 1) < run->max_tenants;
     };
     TenantOutcome outcome = run_one_tenant(tenant.name, tenant.had_last_error, plan, busy, admit);
+    if (outcome.online_next) {
+        if (!in_caller) return outcome;
+        std::exception_ptr failure = run_rest_of_tenant(tenant.name, plan.options, false);
+        record_rest_of_tenant(tenant.name, tenant.had_last_error, failure, outcome);
+    }
+    finish_claimed(run, index, outcome);
+    return outcome;
+}
+
+// Records a tenant's outcome in the run.
+void finish_claimed(SharedRun* run, int index, const TenantOutcome& outcome) {
+    SharedTenant& tenant = run->tenants[index];
     switch (outcome.kind) {
         case TenantOutcome::busy:
             pg_atomic_write_u32(&tenant.state, deferred);
-            return outcome;
+            return;
         case TenantOutcome::failed:
             pg_atomic_write_u32(&tenant.state, failed);
             pg_atomic_fetch_add_u32(&run->failed, 1);
@@ -251,7 +272,6 @@ TenantOutcome run_claimed(SharedRun* run, int index, BusyTenant busy, const RunP
             break;
     }
     pg_atomic_fetch_add_u32(&run->done, 1);
-    return outcome;
 }
 
 // ---------------------------------------------------------------------------
@@ -483,7 +503,7 @@ void run_tenants_in_caller(CallerRun& c) {
     int index;
     while (!stopped(c.run) && (index = claim(c.run, busy)) >= 0) {
         MemoryContextSwitchTo(tenant_context);
-        TenantOutcome outcome = run_claimed(c.run, index, busy, c.plan);
+        TenantOutcome outcome = run_claimed(c.run, index, busy, c.plan, true);
         MemoryContextSwitchTo(run_context);
         if (outcome.kind == TenantOutcome::failed && c.plan.options.on_error == OnError::stop) {
             pg_atomic_write_u32(&c.run->stop, 1);
@@ -743,6 +763,7 @@ Datum run_procedure(FunctionCallInfo fcinfo, Direction direction) {
                               fmt::format("max_tenants is {}.", *call.subset.max_tenants),
                               "Leave it NULL to run every tenant that has work.");
         call.may_commit = called_nonatomically(fcinfo);
+        call.options.online_allowed = call.may_commit;
         if (call.workers > 1 && !call.may_commit)
             throw core::Error(core::sqlstate::active_sql_transaction,
                               fmt::format("{} with workers > 1 cannot run inside a transaction block",
@@ -798,7 +819,13 @@ enum class Step { queue_empty, quiet, wrote };
 // Tenants, in the current transaction: one that has work (then the
 // transaction is that tenant's alone), or up to 64 that have none (a peek
 // each), so that a run with little to do costs few transactions.
-Step worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBudget& cache_budget) {
+// A tenant that reaches a non-transactional migration ends the step: its
+// index goes to online_tenant (else -1) and its outcome so far to
+// online_outcome, and the worker's main loop runs the rest of it once this
+// transaction has committed.
+Step worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBudget& cache_budget,
+                 int& online_tenant, TenantOutcome& online_outcome) {
+    online_tenant = -1;
     PendingError pending;
     try {
         spi::connect();
@@ -810,8 +837,14 @@ Step worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBu
                 spi::finish();
                 return Step::queue_empty;
             }
-            TenantOutcome outcome = run_claimed(run, index, busy, plan);
+            TenantOutcome outcome = run_claimed(run, index, busy, plan, false);
             if (outcome.kind != TenantOutcome::busy) run->worker[worker].tenants++;
+            if (outcome.online_next) {
+                online_tenant = index;
+                online_outcome = outcome;
+                spi::finish();
+                return Step::wrote;
+            }
             if (outcome.kind == TenantOutcome::failed && plan.options.on_error == OnError::stop) {
                 // last_error is committed with the tenant's transaction.
                 try {
@@ -829,6 +862,43 @@ Step worker_step(SharedRun* run, const RunPlan& plan, int worker, CatalogCacheBu
         }
         spi::finish();
         return Step::quiet;
+    } catch (...) {
+        publish_current_error(run);
+        capture_current_exception(pending);
+    }
+    wake_caller(run);
+    raise_pending_error(pending);
+}
+
+// In a worker, between transactions: the rest of a tenant from its first
+// non-transactional migration on, then its outcome in the run (last_error,
+// counters, and the run's error for on_error => 'stop').
+void run_rest_in_worker(SharedRun* run, const RunPlan& plan, int index, TenantOutcome& outcome) {
+    PendingError pending;
+    try {
+        SharedTenant& tenant = run->tenants[index];
+        std::exception_ptr failure = run_rest_of_tenant(tenant.name, plan.options, true);
+        call_postgres([] {
+            SetCurrentStatementStartTimestamp();
+            StartTransactionCommand();
+            PushActiveSnapshot(GetTransactionSnapshot());
+        });
+        spi::connect();
+        record_rest_of_tenant(tenant.name, tenant.had_last_error, failure, outcome);
+        finish_claimed(run, index, outcome);
+        if (outcome.kind == TenantOutcome::failed && plan.options.on_error == OnError::stop) {
+            try {
+                std::rethrow_exception(outcome.failure);
+            } catch (...) {
+                publish_current_error(run);
+            }
+        }
+        spi::finish();
+        call_postgres([] {
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+        return;
     } catch (...) {
         publish_current_error(run);
         capture_current_exception(pending);
@@ -894,9 +964,12 @@ void tenancy_migration_worker_main(Datum main_arg) {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
         PushActiveSnapshot(GetTransactionSnapshot());
-        Step step = worker_step(run, *plan, worker, cache_budget);
+        int online_tenant = -1;
+        TenantOutcome online_outcome;
+        Step step = worker_step(run, *plan, worker, cache_budget, online_tenant, online_outcome);
         PopActiveSnapshot();
         CommitTransactionCommand();
+        if (online_tenant >= 0) run_rest_in_worker(run, *plan, online_tenant, online_outcome);
         pgstat_report_activity(STATE_IDLE, nullptr);
         // Between tenants, the pending table statistics go to shared memory,
         // so they do not pile up over thousands of tenants: after each one

@@ -30,6 +30,17 @@ std::vector<std::string> tenants_that_applied(std::int64_t version, std::size_t 
     return found;
 }
 
+// Whether the registry has its transactional column: a database not yet
+// updated from 0.1.0 (ALTER EXTENSION pg_tenancy UPDATE) has not, and the
+// library serves its old definitions meanwhile, every migration transactional.
+bool has_transactional_column() {
+    return call_postgres([] {
+        Oid schema = get_namespace_oid("tenancy", false);
+        Oid registry = get_relname_relid("migration_registry", schema);
+        return OidIsValid(registry) && get_attnum(registry, "transactional") != InvalidAttrNumber;
+    });
+}
+
 }  // namespace
 
 void check_migration(const Migration& migration) {
@@ -59,13 +70,15 @@ std::vector<Migration> registered_migrations() {
         LockRelationOid(registry, RowExclusiveLock);
     });
     std::vector<Migration> migrations;
-    for (spi::Row& row : spi::query("SELECT version, name, up_sql, down_sql "
-                                    "FROM tenancy.migration_registry ORDER BY version")) {
+    for (spi::Row& row : spi::query(std::string("SELECT version, name, up_sql, down_sql, ") +
+                                    (has_transactional_column() ? "transactional" : "true") +
+                                    " FROM tenancy.migration_registry ORDER BY version")) {
         Migration migration;
         migration.version = std::stoll(*row[0]);
         migration.name = std::move(*row[1]);
         migration.up_sql = std::move(*row[2]);
         migration.down_sql = std::move(row[3]);
+        migration.transactional = *row[4] == "t";
         migrations.push_back(std::move(migration));
     }
     return migrations;
@@ -92,26 +105,32 @@ const Migration& find_migration(const std::vector<Migration>& registered, std::i
 Registration register_migration(const Migration& migration) {
     check_migration(migration);
     std::string version = std::to_string(migration.version);
+    std::string transactional = migration.transactional ? "t" : "f";
     // One registration at a time: the applied-anywhere check below must not
     // race with another session changing the same version.
     spi::execute("LOCK TABLE tenancy.migration_registry IN SHARE ROW EXCLUSIVE MODE");
 
+    bool has_column = has_transactional_column();
     std::vector<spi::Row> existing = spi::query(
-        "SELECT name, up_sql, down_sql FROM tenancy.migration_registry "
+        std::string("SELECT name, up_sql, down_sql, ") + (has_column ? "transactional" : "true") +
+        " FROM tenancy.migration_registry "
         "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
         {version});
 
     if (existing.empty()) {
         spi::execute(
-            "INSERT INTO tenancy.migration_registry (version, name, up_sql, down_sql, checksum) "
-            "VALUES (CAST($1 AS pg_catalog.int8), $2, $3, $4, tenancy._checksum($3))",
-            {version, migration.name, migration.up_sql, migration.down_sql});
+            std::string("INSERT INTO tenancy.migration_registry (version, name, up_sql, down_sql, checksum") +
+                (has_column ? ", transactional" : "") +
+                ") VALUES (CAST($1 AS pg_catalog.int8), $2, $3, $4, tenancy._checksum($3)" +
+                (has_column ? ", CAST($5 AS pg_catalog.bool))" : ")"),
+            {version, migration.name, migration.up_sql, migration.down_sql, transactional});
         return Registration::added;
     }
 
     const spi::Row& current = existing.front();
     bool same_up = *current[1] == migration.up_sql;
-    if (same_up && *current[0] == migration.name && current[2] == migration.down_sql)
+    if (same_up && *current[0] == migration.name && current[2] == migration.down_sql &&
+        *current[3] == transactional)
         return Registration::unchanged;
 
     if (!same_up) {
@@ -127,11 +146,12 @@ Registration register_migration(const Migration& migration) {
                 "Register the change as a new migration with a higher version.");
     }
     spi::execute(
-        "UPDATE tenancy.migration_registry "
-        "SET name = $2, up_sql = $3, down_sql = $4, checksum = tenancy._checksum($3), "
-        "registered_at = pg_catalog.now() "
-        "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
-        {version, migration.name, migration.up_sql, migration.down_sql});
+        std::string("UPDATE tenancy.migration_registry "
+                    "SET name = $2, up_sql = $3, down_sql = $4, checksum = tenancy._checksum($3), ") +
+            (has_column ? "transactional = CAST($5 AS pg_catalog.bool), " : "") +
+            "registered_at = pg_catalog.now() "
+            "WHERE version OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.int8)",
+        {version, migration.name, migration.up_sql, migration.down_sql, transactional});
     return Registration::changed;
 }
 

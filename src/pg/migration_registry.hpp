@@ -16,6 +16,8 @@ struct Migration {
     std::string name;
     std::string up_sql;
     std::optional<std::string> down_sql;
+    // false: a non-transactional (online) migration (online_migration.hpp).
+    bool transactional = true;
 };
 
 // Every registered migration, lowest version first. Locks the registry

@@ -8,6 +8,7 @@
 #include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_sandbox.hpp"
+#include "online_migration.hpp"
 #include "schema_migrations.hpp"
 #include "spi.hpp"
 
@@ -61,17 +62,21 @@ private:
     ErrorContextCallback callback_{};
 };
 
-// Statements that PostgreSQL runs only outside a transaction block. Others of
-// the kind (VACUUM inside a DO block, say) still fail when they run, with the
-// same CONTEXT.
-bool needs_own_transaction(Node* statement, const char** what) {
+// Statements that PostgreSQL runs only outside a transaction block; online is
+// set for those a non-transactional migration may hold (the CONCURRENTLY
+// forms). Others of the kind (VACUUM inside a DO block, say) still fail when
+// they run, with the same CONTEXT.
+bool needs_own_transaction(Node* statement, const char** what, bool* online) {
     *what = CreateCommandName(statement);
+    *online = false;
     switch (nodeTag(statement)) {
         case T_IndexStmt:
             *what = "CREATE INDEX CONCURRENTLY";
+            *online = true;
             return reinterpret_cast<IndexStmt*>(statement)->concurrent;
         case T_DropStmt:
             *what = "DROP INDEX CONCURRENTLY";
+            *online = true;
             return reinterpret_cast<DropStmt*>(statement)->concurrent;
         case T_VacuumStmt:
         case T_CreatedbStmt:
@@ -89,6 +94,7 @@ bool needs_own_transaction(Node* statement, const char** what) {
                 auto* option = static_cast<DefElem*>(lfirst(cell));
                 if (strcmp(option->defname, "concurrently") == 0 && defGetBoolean(option)) {
                     *what = "REINDEX CONCURRENTLY";
+                    *online = true;
                     return true;
                 }
             }
@@ -101,7 +107,7 @@ bool needs_own_transaction(Node* statement, const char** what) {
 
 // Parses the text and refuses what no migration may hold; returns the parsed
 // statements. Called inside call_postgres(), under the migration's context.
-List* parse_migration(const char* sql, const char* which_text) {
+List* parse_migration(const char* sql, const char* which_text, bool transactional) {
     List* statements = pg_parse_query(sql);
     ListCell* cell;
     foreach (cell, statements) {
@@ -111,8 +117,11 @@ List* parse_migration(const char* sql, const char* which_text) {
                     (errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
                      errmsg("%s of a migration may not contain %s", which_text,
                             CreateCommandName(statement)),
-                     errdetail("A migration runs inside the transaction pg_tenancy opens for it; "
-                               "nothing was applied."),
+                     transactional
+                         ? errdetail("A migration runs inside the transaction pg_tenancy opens for it; "
+                                     "nothing was applied.")
+                         : errdetail("pg_tenancy runs each statement of a non-transactional migration "
+                                     "in a transaction of its own; nothing was applied."),
                      errhint("Remove the transaction control statements from the migration.")));
         // Refused when they run anyway (wherever they come from); here they
         // are found before anything runs, and at registration.
@@ -130,15 +139,50 @@ List* parse_migration(const char* sql, const char* which_text) {
                              "file.")));
         }
         const char* what;
-        if (needs_own_transaction(statement, &what))
+        bool online;
+        if (!needs_own_transaction(statement, &what, &online)) continue;
+        if (online && !transactional) {
+            // A rerun finds what a failed build left by the index's name
+            // (online_migration.cpp); a name PostgreSQL chooses would differ.
+            if (IsA(statement, IndexStmt) && reinterpret_cast<IndexStmt*>(statement)->idxname == nullptr)
+                ereport(ERROR,
+                        (errcode(ERRCODE_SYNTAX_ERROR),
+                         errmsg("%s of a migration must name the index of CREATE INDEX CONCURRENTLY",
+                                which_text),
+                         errdetail("A rerun after a failed build finds the invalid index it left by "
+                                   "its name, drops it and builds it again; nothing was applied."),
+                         errhint("Write CREATE INDEX CONCURRENTLY IF NOT EXISTS <name> ON ....")));
+            continue;
+        }
+        if (online)
             ereport(ERROR,
                     (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
                      errmsg("%s of a migration may not contain %s", which_text, what),
-                     errdetail("%s cannot run inside a transaction block, and a migration always "
-                               "runs in one; nothing was applied.",
-                               what)));
+                     errdetail("%s cannot run inside a transaction block, and a transactional "
+                               "migration always runs in one; nothing was applied.",
+                               what),
+                     errhint("Register the migration with transactional => false (in a migration "
+                             "file: begin it with the line -- tenancy:no-transaction): its "
+                             "statements then run one by one, each in a transaction of its own.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+                 errmsg("%s of a migration may not contain %s", which_text, what),
+                 errdetail("%s cannot run inside a transaction block, and pg_tenancy runs every "
+                           "statement of a migration in one; nothing was applied.",
+                           what)));
     }
     return statements;
+}
+
+// The text of one parsed statement, palloc'd, without its leading blanks.
+char* statement_text(const char* sql, RawStmt* statement) {
+    const char* start = sql + statement->stmt_location;
+    int length = statement->stmt_len > 0 ? statement->stmt_len : static_cast<int>(strlen(start));
+    while (length > 0 && scanner_isspace(*start)) {
+        start++;
+        length--;
+    }
+    return pnstrdup(start, length);
 }
 
 // Runs the parsed statements one by one, so that an error's CONTEXT quotes the
@@ -146,14 +190,7 @@ List* parse_migration(const char* sql, const char* which_text) {
 void execute_statements(const char* tenant, const char* sql, List* statements) {
     ListCell* cell;
     foreach (cell, statements) {
-        RawStmt* statement = lfirst_node(RawStmt, cell);
-        const char* start = sql + statement->stmt_location;
-        int length = statement->stmt_len > 0 ? statement->stmt_len : static_cast<int>(strlen(start));
-        while (length > 0 && scanner_isspace(*start)) {
-            start++;
-            length--;
-        }
-        char* text = pnstrdup(start, length);
+        char* text = statement_text(sql, lfirst_node(RawStmt, cell));
         int rc = SPI_execute(text, false, 0);
         if (rc < 0) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
         SPI_freetuptable(SPI_tuptable);
@@ -194,11 +231,55 @@ int check_migration_text(const std::string& sql, const Migration& migration,
         MemoryContext parse_context = AllocSetContextCreate(
             CurrentMemoryContext, "pg_tenancy migration check", ALLOCSET_DEFAULT_SIZES);
         MemoryContext caller_context = MemoryContextSwitchTo(parse_context);
-        int count = list_length(parse_migration(checked.c_str(), which_text));
+        int count = list_length(parse_migration(checked.c_str(), which_text, migration.transactional));
         MemoryContextSwitchTo(caller_context);
         MemoryContextDelete(parse_context);
         return count;
     });
+}
+
+std::vector<std::string> split_migration(const std::string& tenant, const Migration& migration) {
+    std::string sql;
+    try {
+        sql = core::substitute_tenant(migration.up_sql, tenant);
+    } catch (const core::Error& e) {
+        throw core::Error(e.sqlstate(), e.what(),
+                          fmt::format("{} Migration {} \"{}\" was not run in tenant {}.", e.detail(),
+                                      migration.version, migration.name,
+                                      core::quote_identifier(tenant)),
+                          e.hint());
+    }
+    MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(), "up",
+                             sql.c_str()};
+    MigrationContextScope scope(context);
+    std::vector<std::string> texts;
+    MemoryContext parse_context = call_postgres([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "pg_tenancy migration split",
+                                     ALLOCSET_DEFAULT_SIZES);
+    });
+    try {
+        List* statements = call_postgres([&] {
+            MemoryContext caller_context = MemoryContextSwitchTo(parse_context);
+            List* parsed = parse_migration(sql.c_str(), "up_sql", migration.transactional);
+            MemoryContextSwitchTo(caller_context);
+            return parsed;
+        });
+        ListCell* cell;
+        foreach (cell, statements) {
+            char* text = call_postgres([&] {
+                MemoryContext caller_context = MemoryContextSwitchTo(parse_context);
+                char* copy = statement_text(sql.c_str(), lfirst_node(RawStmt, cell));
+                MemoryContextSwitchTo(caller_context);
+                return copy;
+            });
+            texts.emplace_back(text);
+        }
+    } catch (...) {
+        call_postgres([&] { MemoryContextDelete(parse_context); });
+        throw;
+    }
+    call_postgres([&] { MemoryContextDelete(parse_context); });
+    return texts;
 }
 
 void run_migration(const std::string& tenant, const Migration& migration, Direction direction) {
@@ -215,6 +296,10 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
     }
     check_shared_schemas_not_writable();
     MigrationSandbox sandbox(tenant);
+    // Inside a transaction, a non-transactional migration's CONCURRENTLY
+    // forms run as their plain forms (a new tenant, a rollback).
+    std::optional<ConcurrentlyDropped> plain_forms;
+    if (!migration.transactional) plain_forms.emplace();
 
     try {
         MigrationContext context{tenant.c_str(), migration.version, migration.name.c_str(),
@@ -227,7 +312,7 @@ void run_migration(const std::string& tenant, const Migration& migration, Direct
             MemoryContext run_context = AllocSetContextCreate(
                 CurrentMemoryContext, "pg_tenancy migration", ALLOCSET_DEFAULT_SIZES);
             MemoryContext caller_context = MemoryContextSwitchTo(run_context);
-            List* statements = parse_migration(sql.c_str(), which_text);
+            List* statements = parse_migration(sql.c_str(), which_text, migration.transactional);
             // A connection of its own, atomic: a CALLed procedure cannot commit.
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
             execute_statements(tenant.c_str(), sql.c_str(), statements);

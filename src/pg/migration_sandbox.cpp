@@ -257,6 +257,8 @@ void sandbox_process_utility(PlannedStmt* statement, const char* query_string, b
                                 environment, destination, completion);
 }
 
+}  // namespace
+
 // Objects in the session's temporary schema: each depends on that schema.
 std::int64_t count_temp_objects() {
     return std::stoll(*spi::query_value(
@@ -264,6 +266,8 @@ std::int64_t count_temp_objects() {
         "WHERE refclassid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_namespace' AS pg_catalog.regclass) "
         "AND refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()"));
 }
+
+namespace {
 
 struct DeferredConstraint {
     std::string qualified_name;
@@ -526,6 +530,14 @@ void refuse_outliving_statement(const char* what) {
                               "the caller's session.")));
 }
 
+void apply_migration_settings(const char* search_path) {
+    set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                      true, 0, false);
+    for (const PinnedSetting& setting : pinned_settings)
+        set_config_option(setting.name, setting.value, PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+}
+
 Oid owner_to_act_as(const std::string& tenant) {
     Oid owner = call_postgres([&] {
         HeapTuple tuple = SearchSysCache1(
@@ -604,11 +616,7 @@ MigrationSandbox::MigrationSandbox(const std::string& tenant) {
         }
         touched_mark_ = list_length(touched_relations);
         nest_level_ = NewGUCNestLevel();
-        set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
-        for (const PinnedSetting& setting : pinned_settings)
-            set_config_option(setting.name, setting.value, PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
+        apply_migration_settings(search_path.c_str());
         GetUserIdAndSecContext(&saved_user_, &saved_security_context_);
         // As SECURITY DEFINER functions do: SET ROLE and SET SESSION
         // AUTHORIZATION are refused inside. Not a security-restricted

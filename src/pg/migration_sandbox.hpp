@@ -73,6 +73,15 @@ void check_shared_schemas_not_writable();
 const char* outlives_sandbox(Node* statement);
 void refuse_outliving_statement(const char* what);
 
+// Sets search_path and the pinned settings at the current GUC nest level
+// (GUC_ACTION_SAVE): the settings every migration runs under. Called inside
+// call_postgres().
+void apply_migration_settings(const char* search_path);
+
+// How many objects the session's temporary schema holds; a migration may
+// leave none behind. The caller is connected to SPI.
+std::int64_t count_temp_objects();
+
 // Installs the hooks the sandbox relies on; called once from _PG_init.
 void install_sandbox_hooks();
 

@@ -21,7 +21,8 @@ PG_FUNCTION_INFO_V1(tenancy_register_migration);
 PG_FUNCTION_INFO_V1(tenancy_migrate);
 PG_FUNCTION_INFO_V1(tenancy_rollback);
 
-// tenancy.register_migration(version bigint, name text, up_sql text, down_sql text DEFAULT NULL)
+// tenancy.register_migration(version bigint, name text, up_sql text, down_sql text DEFAULT NULL,
+//                            transactional boolean DEFAULT true)
 Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         citus::refuse_on_worker(fcinfo);
@@ -34,6 +35,9 @@ Datum tenancy_register_migration(PG_FUNCTION_ARGS) {
         migration.name = required_text_argument(fcinfo, 1, "name");
         migration.up_sql = required_text_argument(fcinfo, 2, "up_sql");
         migration.down_sql = text_argument(fcinfo, 3);
+        // The 0.1.0 definition, until ALTER EXTENSION ... UPDATE, has no fifth argument.
+        migration.transactional =
+            PG_NARGS() <= 4 || required_bool_argument(fcinfo, 4, "transactional");
 
         spi::connect();
         Registration registration = register_migration(migration);

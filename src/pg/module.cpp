@@ -1,6 +1,7 @@
 // Module initialisation: the GUCs, the migration sandbox's hooks, and the
 // transaction callback that resets per-transaction state.
 #include "migration_sandbox.hpp"
+#include "online_migration.hpp"
 #include "own_ddl.hpp"
 #include "pool.hpp"
 #include "settings.hpp"
@@ -36,6 +37,7 @@ void _PG_init(void) {
     tenancy::pg::define_settings();
     RegisterXactCallback(reset_at_transaction_end, nullptr);
     tenancy::pg::install_sandbox_hooks();
+    tenancy::pg::install_online_migrations();
 }
 
 }  // extern "C"

@@ -189,7 +189,7 @@ void make_spare(Oid owner, Oid managed_table) {
             {spare, oid_text(managed_table)});
     }
     schema_migrations::ensure_table(spare);
-    migrate_tenant(spare, registered_migrations(), std::nullopt);
+    migrate_tenant(spare, registered_migrations(), std::nullopt, OnlineMigrations::in_transaction);
     grant_declared_access(spare);
     if (std::optional<std::string> tie = name_tie(spare)) {
         registry::set_last_error(spare, name_tie_marker + *tie);

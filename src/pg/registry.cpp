@@ -72,6 +72,19 @@ void lock_tenant(const std::string& tenant) {
     });
 }
 
+void lock_tenant_for_session(const std::string& tenant) {
+    call_postgres([&] {
+        LOCKTAG tag = tenant_locktag(tenant);
+        (void)LockAcquire(&tag, ExclusiveLock, true, false);
+        AcceptInvalidationMessages();
+    });
+}
+
+void unlock_tenant_for_session(const std::string& tenant) noexcept {
+    LOCKTAG tag = tenant_locktag(tenant);
+    (void)LockRelease(&tag, ExclusiveLock, true);
+}
+
 bool try_lock_tenant(const std::string& tenant) {
     return call_postgres([&] {
         LOCKTAG tag = tenant_locktag(tenant);

@@ -18,6 +18,11 @@ namespace tenancy::pg::registry {
 void lock_tenant(const std::string& tenant);
 // The same lock if it is free now; false (and nothing held) if someone has it.
 bool try_lock_tenant(const std::string& tenant);
+// The same lock held by the session, across transactions, until
+// unlock_tenant_for_session() or the session's end: a non-transactional
+// migration holds it over the transactions of its statements.
+void lock_tenant_for_session(const std::string& tenant);
+void unlock_tenant_for_session(const std::string& tenant) noexcept;
 
 // Runs the registry writes of its lifetime as the owner of the registry
 // tables (the extension's owner). Roles that administer tenants need EXECUTE

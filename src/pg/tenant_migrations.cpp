@@ -38,17 +38,36 @@ std::set<std::int64_t> lock_and_read_applied(const std::string& tenant, const Ve
 }  // namespace
 
 int migrate_tenant(const std::string& tenant, const std::vector<Migration>& registered,
-                   std::optional<std::int64_t> target) {
+                   std::optional<std::int64_t> target, OnlineMigrations online,
+                   std::optional<std::int64_t>* stopped_at) {
+    if (stopped_at) stopped_at->reset();
     VersionFilter relevant;  // a tenant's table may hold any number of others
     for (const Migration& migration : registered) relevant.versions.push_back(migration.version);
     std::set<std::int64_t> applied = lock_and_read_applied(tenant, relevant);
     std::vector<std::int64_t> pending =
         core::plan_migrate(registered_versions(registered), applied, target);
+    int ran = 0;
     for (std::int64_t version : pending) {
+        const Migration& migration = find_migration(registered, version);
+        if (!migration.transactional && online == OnlineMigrations::stop_before) {
+            if (stopped_at) *stopped_at = version;
+            return ran;
+        }
+        if (!migration.transactional && online == OnlineMigrations::refuse)
+            throw core::Error(
+                "25001",
+                fmt::format("migration {} \"{}\" is non-transactional and cannot run inside a transaction",
+                            migration.version, migration.name),
+                fmt::format("Its statements run one by one, each in a transaction of its own, in an "
+                            "existing tenant; nothing was applied to tenant \"{}\".",
+                            tenant),
+                "CALL tenancy.migrate_all() outside a transaction block: it runs the migration "
+                "in a background worker, without blocking writes for its duration.");
         report_tenant_activity(tenant, version);
-        run_migration(tenant, find_migration(registered, version), Direction::up);
+        run_migration(tenant, migration, Direction::up);
+        ran++;
     }
-    return static_cast<int>(pending.size());
+    return ran;
 }
 
 int rollback_tenant(const std::string& tenant, const std::vector<Migration>& registered,

@@ -1,5 +1,7 @@
 #include "tenant_run.hpp"
 
+#include "online_migration.hpp"
+
 #include <fmt/format.h>
 
 #include "../core/error.hpp"
@@ -69,7 +71,7 @@ VersionFilter relevant_versions(const std::vector<core::RegisteredVersion>& regi
 // it was), or nullptr; ran counts the migrations run (none when someone else
 // ran them meanwhile).
 std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOptions& options,
-                                         int& ran) {
+                                         int& ran, bool& online_next) {
     MemoryContext caller_context = CurrentMemoryContext;
     ResourceOwner caller_owner = CurrentResourceOwner;
     call_postgres([] { BeginInternalSubTransaction(nullptr); });
@@ -80,10 +82,15 @@ std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOpt
         // Read again in each tenant's transaction, under the registry's lock:
         // a migration registered meanwhile is run with the text it has now.
         std::vector<Migration> registered = registered_migrations();
+        std::optional<std::int64_t> stopped_at;
         if (options.direction == Direction::up)
-            ran = migrate_tenant(tenant, registered, options.target);
+            ran = migrate_tenant(tenant, registered, options.target,
+                                 options.online_allowed ? OnlineMigrations::stop_before
+                                                        : OnlineMigrations::refuse,
+                                 &stopped_at);
         else
             ran = rollback_tenant(tenant, registered, *options.target);
+        online_next = stopped_at.has_value();
         call_postgres([] { ReleaseCurrentSubTransaction(); });
         MemoryContextSwitchTo(caller_context);
         CurrentResourceOwner = caller_owner;
@@ -149,7 +156,8 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
     report_tenant_activity(tenant, std::nullopt);
 
     int ran = 0;
-    std::exception_ptr failure = run_in_subtransaction(tenant, plan.options, ran);
+    bool online_next = false;
+    std::exception_ptr failure = run_in_subtransaction(tenant, plan.options, ran, online_next);
     if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
     if (failure) {
         outcome.kind = TenantOutcome::failed;
@@ -158,9 +166,41 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
         registry::set_last_error(tenant, outcome.error);
     } else {
         outcome.kind = ran > 0 ? TenantOutcome::changed : TenantOutcome::up_to_date;
-        if (had_last_error) registry::set_last_error(tenant, std::nullopt);
+        outcome.online_next = online_next;
+        // Cleared once the tenant is done: by run_rest_of_tenant() when a
+        // non-transactional migration is still to come.
+        if (had_last_error && !online_next) registry::set_last_error(tenant, std::nullopt);
     }
     return outcome;
+}
+
+std::exception_ptr run_rest_of_tenant(const std::string& tenant, const RunOptions& options,
+                                      bool in_worker_process) {
+    std::exception_ptr failure;
+    try {
+        if (in_worker_process)
+            migrate_tenant_between_transactions(tenant, options.target);
+        else
+            migrate_rest_in_worker(tenant, options.target);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
+    return failure;
+}
+
+void record_rest_of_tenant(const std::string& tenant, bool had_last_error,
+                           const std::exception_ptr& failure, TenantOutcome& outcome) {
+    outcome.online_next = false;
+    if (failure) {
+        outcome.kind = TenantOutcome::failed;
+        outcome.error = describe_error(failure);
+        outcome.failure = failure;
+        registry::set_last_error(tenant, outcome.error);
+    } else {
+        outcome.kind = TenantOutcome::changed;
+        if (had_last_error) registry::set_last_error(tenant, std::nullopt);
+    }
 }
 
 void report_tenant_activity(const std::string& tenant, std::optional<std::int64_t> version) {

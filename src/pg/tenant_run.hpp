@@ -21,6 +21,10 @@ struct RunOptions {
     Direction direction = Direction::up;
     std::optional<std::int64_t> target;
     OnError on_error = OnError::stop;
+    // Whether a tenant may reach a non-transactional migration: only a run
+    // that commits each tenant can run one (outside a transaction block);
+    // otherwise such a migration is refused (25001).
+    bool online_allowed = false;
 };
 
 // What a run reads once, before its first tenant: the registered versions
@@ -50,7 +54,26 @@ struct TenantOutcome {
     } kind = up_to_date;
     std::optional<std::string> error;
     std::exception_ptr failure;  // the failure itself, for on_error => 'stop'
+    // The tenant's migrations before its first non-transactional one are
+    // done (in the current transaction), and that one is next: the rest of
+    // the tenant is to run between transactions (run_rest_of_tenant()).
+    bool online_next = false;
 };
+
+// The rest of a tenant whose outcome has online_next, once the transaction
+// that ran its first part has committed: its migrations from the first
+// non-transactional one on (online_migration.hpp). in_worker_process: this
+// process is a background worker between transactions, which runs them
+// itself; else (the calling backend, connected to SPI nonatomically) a
+// background worker runs them while it waits. Returns the failure, nullptr
+// when done; a cancel is rethrown.
+std::exception_ptr run_rest_of_tenant(const std::string& tenant, const RunOptions& options,
+                                      bool in_worker_process);
+
+// Records what run_rest_of_tenant() returned: outcome changed, or failed
+// with last_error set. In a transaction, connected to SPI.
+void record_rest_of_tenant(const std::string& tenant, bool had_last_error,
+                           const std::exception_ptr& failure, TenantOutcome& outcome);
 
 // Runs one tenant, all or nothing, in the current transaction: a peek at its
 // version table without locks; a tenant with work (or a last_error to clear)

@@ -211,7 +211,9 @@ void create_or_adopt_tenant(const std::string& tenant, bool if_not_exists,
     schema_migrations::ensure_table(tenant);
     // Outside OwnDdlScope: a migration that drops or renames some other
     // tenant's schema is DDL the event triggers must see.
-    migrate_tenant(tenant, registered_migrations(), std::nullopt);
+    // A new tenant's tables are new and empty: an online migration runs inside
+    // this transaction, its CONCURRENTLY forms as the plain ones.
+    migrate_tenant(tenant, registered_migrations(), std::nullopt, OnlineMigrations::in_transaction);
     grant_declared_access(tenant);
 }
 

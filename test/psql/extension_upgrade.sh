@@ -118,6 +118,8 @@ for old_script in "${old_scripts[@]}"; do
     check "$old to $current: the tenants are kept" "broken,org_1,org_2,standalone" \
         "SELECT string_agg(t, ',' ORDER BY t COLLATE \"C\") FROM tenancy.all_tenants() t"
     check "$old to $current: the migrations are kept" "2" "SELECT count(*) FROM tenancy.migration_registry"
+    check "$old to $current: the migrations kept are transactional" "t" \
+        "SELECT bool_and(transactional) FROM tenancy.migration_registry"
     check "$old to $current: the template is kept" "{org_,:id}" "SELECT template::text FROM tenancy.managed_tables"
     check "$old to $current: the failed tenant keeps its last_error" "42P07" \
         "SELECT left(last_error, 5) FROM tenancy.tenant_registry WHERE tenant = 'broken'"

@@ -444,3 +444,25 @@ TEST(PlanMigrationFiles, TenThousandFiles) {
     files.push_back("5000_other.sql");
     EXPECT_EQ(plan_sqlstate(files), "22023");
 }
+
+// declares_no_transaction: the first line "-- tenancy:no-transaction" makes a
+// migration file non-transactional; nothing else does.
+TEST(NoTransactionMarker, FirstLineDeclaresTheFileNonTransactional) {
+    EXPECT_TRUE(declares_no_transaction("-- tenancy:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"));
+    EXPECT_TRUE(declares_no_transaction("-- tenancy:no-transaction"));
+    EXPECT_TRUE(declares_no_transaction("-- tenancy:no-transaction  \t\r\nSELECT 1;"));
+    EXPECT_TRUE(declares_no_transaction("\xEF\xBB\xBF-- tenancy:no-transaction\nSELECT 1;"));
+}
+
+TEST(NoTransactionMarker, AnythingElseIsAnOrdinaryComment) {
+    EXPECT_FALSE(declares_no_transaction(""));
+    EXPECT_FALSE(declares_no_transaction("SELECT 1;\n-- tenancy:no-transaction\n"));
+    EXPECT_FALSE(declares_no_transaction("\n-- tenancy:no-transaction\n"));
+    EXPECT_FALSE(declares_no_transaction(" -- tenancy:no-transaction\n"));
+    EXPECT_FALSE(declares_no_transaction("-- tenancy:no-transactions\n"));
+    EXPECT_FALSE(declares_no_transaction("-- tenancy:no-transaction please\n"));
+    EXPECT_FALSE(declares_no_transaction("-- Tenancy:No-Transaction\n"));
+    EXPECT_FALSE(declares_no_transaction("--tenancy:no-transaction\n"));
+    EXPECT_FALSE(declares_no_transaction(std::string("-- tenancy:no-transaction\0\n", 27)));
+    EXPECT_FALSE(declares_no_transaction("-- tenancy:no-transac"));
+}
