@@ -277,4 +277,18 @@ check_output "the loaded migrations run" "migrate_all: 4 tenants, 4 migrated, 0 
 check "the file's index is built in every tenant" "4" \
     "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'items_ab' AND i.indisvalid"
 
+# --- With workers: each worker runs the tenants it reaches between its transactions
+run_sql "SELECT tenancy.register_migration(11, 'index_by_workers',
+    'CREATE INDEX CONCURRENTLY IF NOT EXISTS items_w ON items (b, a)', transactional => false);
+SELECT tenancy.register_migration(12, 'after_the_index', 'CREATE TABLE after_w (id int)')"
+output=$(output_of "CALL tenancy.migrate_all(workers => 2)")
+check_output "migrate_all with workers runs a non-transactional migration in every tenant" \
+    "migrate_all: 4 tenants, 4 migrated, 0 failed" "$output"
+check "the workers built a valid index in every tenant" "4" \
+    "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'items_w' AND i.indisvalid"
+check "and ran the transactional migration after it" "4" \
+    "SELECT count(*) FROM pg_class WHERE relname = 'after_w'"
+check "every tenant records both versions" "4" \
+    "SELECT count(*) FROM tenancy.tenants WHERE version = 12 AND pending = 0"
+
 finish_checks
