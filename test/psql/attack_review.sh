@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Attacks of a review against the trust model (README "Privileges and
+# security"): each check states what must hold; a failing check is an open hole.
+source "$(dirname "$0")/lib.sh"
+fresh_database
+
+cleanup_roles_here() {
+    psql -X -q -d "$TEST_DB" -c "SET client_min_messages = warning" -c "
+        DO \$\$ DECLARE r text; BEGIN
+          FOREACH r IN ARRAY ARRAY['atk_owner', 'atk_app'] LOOP
+            IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+              EXECUTE format('DROP OWNED BY %I CASCADE', r);
+              EXECUTE format('DROP ROLE %I', r);
+            END IF;
+          END LOOP;
+        END \$\$" >/dev/null 2>&1 || true
+}
+cleanup_roles_here
+trap cleanup_roles_here EXIT
+run_sql "CREATE ROLE atk_owner LOGIN; CREATE ROLE atk_app LOGIN"
+
+# --- A deferred trigger queued by a deferred trigger the sandbox fired ------
+# The sandbox fires the deferrable constraints pending on the relations written
+# inside, once; a second deferred event queued while those fire escapes it and
+# fires at the caller's COMMIT, with the caller's rights.
+run_sql "CREATE SCHEMA t_chain AUTHORIZATION atk_owner;
+         SELECT tenancy.create_tenant('t_chain', if_not_exists => true)"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U atk_owner -c "
+    CREATE TABLE t_chain.relay (x int);
+    CREATE FUNCTION t_chain.first() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$BEGIN INSERT INTO t_chain.relay VALUES (1); RETURN NULL; END\$\$;
+    CREATE FUNCTION t_chain.second() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$BEGIN ALTER ROLE atk_owner SUPERUSER; RETURN NULL; END\$\$;
+    CREATE CONSTRAINT TRIGGER first AFTER INSERT ON t_chain.schema_migrations
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_chain.first();
+    CREATE CONSTRAINT TRIGGER second AFTER INSERT ON t_chain.relay
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION t_chain.second();" >/dev/null
+run_sql "SELECT tenancy.register_migration(1, 'one', 'CREATE TABLE one ()')"
+psql -X -q -d "$TEST_DB" -c "BEGIN" -c "SELECT tenancy.migrate('t_chain')" -c "COMMIT" >/tmp/atk/chain.log 2>&1 || true
+check "a deferred trigger queued by a deferred trigger does not fire as the caller of migrate" "f" \
+    "SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_owner'"
+run_sql "ALTER ROLE atk_owner NOSUPERUSER; DROP TRIGGER first ON t_chain.schema_migrations"
+
+echo "# $checks_passed passed, $checks_failed failed"
+[ "$checks_failed" -eq 0 ]
