@@ -39,6 +39,11 @@ run_sql "SELECT tenancy.register_migration(1, 'one', 'CREATE TABLE one ()')"
 psql -X -q -d "$TEST_DB" -c "BEGIN" -c "SELECT tenancy.migrate('t_chain')" -c "COMMIT" >/tmp/atk/chain.log 2>&1 || true
 check "a deferred trigger queued by a deferred trigger does not fire as the caller of migrate" "f" \
     "SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_owner'"
+run_sql "ALTER ROLE atk_owner NOSUPERUSER"
+run_sql "SELECT tenancy.register_migration(2, 'two', 'CREATE TABLE two ()')"
+psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all()" >/tmp/atk/chain_all.log 2>&1 || true
+check "nor as the caller of migrate_all (at its per-tenant COMMIT)" "f" \
+    "SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_owner'"
 run_sql "ALTER ROLE atk_owner NOSUPERUSER; DROP TRIGGER first ON t_chain.schema_migrations"
 
 echo "# $checks_passed passed, $checks_failed failed"
