@@ -46,5 +46,30 @@ check "nor as the caller of migrate_all (at its per-tenant COMMIT)" "f" \
     "SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_owner'"
 run_sql "ALTER ROLE atk_owner NOSUPERUSER; DROP TRIGGER first ON t_chain.schema_migrations"
 
+# --- Reading the caller's WITH HOLD cursor and moving it back ----------------
+# A PL/pgSQL FETCH from a WITH HOLD cursor of an earlier transaction reads its
+# stored rows without the executor; the sandbox notices only that the cursor
+# moved. Moving it back to where it stood leaves nothing to notice.
+run_sql "CREATE TABLE public.secret (s text); INSERT INTO public.secret VALUES ('topsecret');
+         REVOKE ALL ON public.secret FROM PUBLIC;
+         CREATE SCHEMA t_peek AUTHORIZATION atk_owner;
+         SELECT tenancy.create_tenant('t_peek', if_not_exists => true)"
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U atk_owner -c "
+    CREATE TABLE t_peek.loot (v text);
+    CREATE FUNCTION t_peek.peek() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$DECLARE r refcursor; v text; BEGIN
+          SELECT name INTO r FROM pg_catalog.pg_cursors WHERE is_holdable LIMIT 1;
+          FETCH r INTO v;
+          MOVE BACKWARD FROM r;
+          INSERT INTO t_peek.loot VALUES (v);
+          RETURN NULL; END\$\$;
+    CREATE TRIGGER peek AFTER INSERT ON t_peek.schema_migrations
+        FOR EACH ROW EXECUTE FUNCTION t_peek.peek();" >/dev/null
+run_sql "SELECT tenancy.register_migration(3, 'three', 'CREATE TABLE three ()')"
+psql -X -q -d "$TEST_DB" -c "DECLARE dba_cursor CURSOR WITH HOLD FOR SELECT s FROM public.secret" \
+    -c "SELECT tenancy.migrate('t_peek')" -c "FETCH dba_cursor" >/tmp/atk/peek.log 2>&1 || true
+check "owner code does not read the caller's WITH HOLD cursor (read, then moved back)" "0" \
+    "SELECT count(*) FROM t_peek.loot WHERE v = 'topsecret'"
+
 echo "# $checks_passed passed, $checks_failed failed"
 [ "$checks_failed" -eq 0 ]
