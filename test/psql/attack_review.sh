@@ -44,7 +44,21 @@ run_sql "SELECT tenancy.register_migration(2, 'two', 'CREATE TABLE two ()')"
 psql -X -q -d "$TEST_DB" -c "CALL tenancy.migrate_all()" >/tmp/atk/chain_all.log 2>&1 || true
 check "nor as the caller of migrate_all (at its per-tenant COMMIT)" "f" \
     "SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_owner'"
-run_sql "ALTER ROLE atk_owner NOSUPERUSER; DROP TRIGGER first ON t_chain.schema_migrations"
+run_sql "ALTER ROLE atk_owner NOSUPERUSER"
+# Where the second trigger runs as its queuer (PostgreSQL 18), it still runs
+# after the sandbox, at COMMIT: what it sets stays in the caller's session.
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -U atk_owner -c "
+    CREATE OR REPLACE FUNCTION t_chain.second() RETURNS trigger LANGUAGE plpgsql AS
+        \$\$BEGIN PERFORM set_config('search_path', 't_chain, public', false);
+                 PERFORM pg_advisory_lock(777); RETURN NULL; END\$\$;" >/dev/null
+run_sql "SELECT tenancy.register_migration(4, 'four', 'CREATE TABLE four ()')"
+output=$(psql -X -q -A -t -d "$TEST_DB" -c "SET search_path = public" -c "BEGIN" -c "SELECT tenancy.migrate('t_chain')" \
+    -c "COMMIT" -c "SHOW search_path" \
+    -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()" 2>&1 || true)
+check "the chained deferred trigger leaves no setting in the caller's session" "public" \
+    "SELECT '$(tail -n 2 <<<"$output" | head -n 1)'"
+check "nor a session-level advisory lock" "0" "SELECT '$(tail -n 1 <<<"$output")'"
+run_sql "DROP TRIGGER first ON t_chain.schema_migrations"
 
 # --- Reading the caller's WITH HOLD cursor and moving it back ----------------
 # A PL/pgSQL FETCH from a WITH HOLD cursor of an earlier transaction reads its
