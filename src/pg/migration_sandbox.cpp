@@ -87,6 +87,9 @@ struct OpenCursor {
     bool at_start;
     bool at_end;
     uint64 position;
+    // A WITH HOLD cursor of an earlier transaction, marked active while the
+    // sandbox lives (park_held_cursors()).
+    bool parked = false;
 };
 
 struct SandboxFrame {
@@ -336,12 +339,15 @@ std::vector<DeferredConstraint> constraints_to_fire(int mark) {
     return found;
 }
 
+// How many times finish() looks again for deferred events that the firing
+// of others queued (a deferred trigger writing to a table whose deferred
+// trigger then waits): a chain longer than this fails the tenant's run.
+constexpr int deferred_rounds = 32;
+
 // SET CONSTRAINTS ... IMMEDIATE fires the pending events of the named
 // constraints only; the initially deferred ones are deferred again after, so
 // the caller's transaction goes on as it was.
-void fire_deferred_events(int mark) {
-    std::vector<DeferredConstraint> constraints = constraints_to_fire(mark);
-    if (constraints.empty()) return;
+void fire_constraints(const std::vector<DeferredConstraint>& constraints) {
     std::string all, initially_deferred;
     for (const DeferredConstraint& constraint : constraints) {
         all += (all.empty() ? "" : ", ") + constraint.qualified_name;
@@ -357,6 +363,25 @@ void fire_deferred_events(int mark) {
         own_set_constraints = true;
         spi::execute("SET CONSTRAINTS " + initially_deferred + " DEFERRED");
     }
+}
+
+// Fires, inside the sandbox, every deferred event on the relations written
+// since mark, including those the firing itself queues (the relations its
+// triggers write are added to the list as they run), round after round until
+// none is left.
+void fire_deferred_events(int mark) {
+    for (int round = 0; round < deferred_rounds; round++) {
+        std::vector<DeferredConstraint> constraints = constraints_to_fire(mark);
+        if (constraints.empty()) return;
+        fire_constraints(constraints);
+    }
+    if (!constraints_to_fire(mark).empty())
+        throw core::Error("42501", "cannot leave deferred trigger events after a migration",
+                          fmt::format("A migration runs in a sandbox: deferred triggers firing after it "
+                                      "would run outside it. Deferred triggers kept queueing new "
+                                      "deferred events for {} rounds.",
+                                      deferred_rounds),
+                          "Make the constraint triggers that write to other tables fire immediately.");
 }
 
 // The session-level advisory locks this backend holds, with how many times
@@ -594,6 +619,34 @@ void check_shared_schemas_not_writable() {
     }
 }
 
+namespace {
+
+// The rows of a WITH HOLD cursor of an earlier transaction are read from its
+// store, past every executor hook: while the sandbox lives, such a cursor of
+// the caller is marked active, as if running, so that any FETCH, MOVE or
+// CLOSE of it, from SQL, PL/pgSQL or SPI, fails (55000, "cannot be run" /
+// "cannot drop active portal") and nothing is read.
+void park_held_cursors(std::vector<OpenCursor>& cursors) {
+    for (OpenCursor& cursor : cursors) {
+        Portal portal = cursor.portal;
+        if (portal == nullptr || portal->status != PORTAL_READY || portal->holdStore == nullptr) continue;
+        portal->status = PORTAL_ACTIVE;
+        cursor.parked = true;
+    }
+}
+
+// Marks them ready again; raises nothing (also called while unwinding).
+void unpark_held_cursors(std::vector<OpenCursor>& cursors) {
+    for (OpenCursor& cursor : cursors) {
+        if (!cursor.parked) continue;
+        cursor.parked = false;
+        Portal portal = GetPortalByName(cursor.name.c_str());
+        if (portal == cursor.portal && portal->status == PORTAL_ACTIVE) portal->status = PORTAL_READY;
+    }
+}
+
+}  // namespace
+
 MigrationSandbox::MigrationSandbox(const std::string& tenant) {
     Oid owner = owner_to_act_as(tenant);
     std::string search_path = tenant_search_path(tenant);
@@ -605,6 +658,7 @@ MigrationSandbox::MigrationSandbox(const std::string& tenant) {
         frame.statement_start = GetCurrentStatementStartTimestamp();
         frame.active_portal = ActivePortal;
         collect_session_advisory_locks(frame.locks);
+        park_held_cursors(frame.cursors);
     });
     frames.push_back(std::move(frame));
     frame_index_ = frames.size() - 1;
@@ -669,6 +723,7 @@ void MigrationSandbox::close_cursors_opened_inside() {
 
 void MigrationSandbox::finish() {
     fire_deferred_events(touched_mark_);
+    unpark_held_cursors(frames[frame_index_].cursors);
     if (count_temp_objects() != temp_objects_at_entry_)
         throw core::Error("42501", "cannot create temporary objects in a migration",
                           "A migration runs in a sandbox: nothing it does may outlive it in the "
@@ -711,7 +766,10 @@ MigrationSandbox::~MigrationSandbox() {
     // Unwinding an error: the (sub)transaction's abort restores the settings;
     // the user goes back now, so nothing after runs as the owner. Session
     // locks outlive an abort: the abort of the (sub)transaction puts them back.
-    if (frame_index_ < frames.size()) frames[frame_index_].abandoned = true;
+    if (frame_index_ < frames.size()) {
+        frames[frame_index_].abandoned = true;
+        unpark_held_cursors(frames[frame_index_].cursors);
+    }
     sandbox_depth--;
     SetUserIdAndSecContext(saved_user_, saved_security_context_);
     if (touched_context == nullptr) return;
