@@ -7,19 +7,6 @@ namespace tenancy::pg {
 
 namespace {
 
-// Copies text, clipped to the buffer at a character boundary: a character
-// cut in half would make the whole message unconvertible to the client's
-// encoding (22021) and hide the real error.
-template <std::size_t size>
-void copy_text(char (&target)[size], const char* text) noexcept {
-    if (text == nullptr) text = "";
-    int length = static_cast<int>(strnlen(text, size));
-    if (static_cast<std::size_t>(length) >= size)
-        length = pg_mbcliplen(text, length, static_cast<int>(size) - 1);
-    memcpy(target, text, length);
-    target[length] = '\0';
-}
-
 void set_sqlstate(PendingError& pending, const char* sqlstate) noexcept {
     strlcpy(pending.sqlstate, sqlstate, sizeof pending.sqlstate);
 }
@@ -33,23 +20,23 @@ void capture_current_exception(PendingError& pending) noexcept {
         pending.postgres_error = e.error();
     } catch (const core::Error& e) {
         set_sqlstate(pending, e.sqlstate());
-        copy_text(pending.message, e.what());
-        copy_text(pending.detail, e.detail().c_str());
-        copy_text(pending.hint, e.hint().c_str());
+        copy_clipped(pending.message, e.what());
+        copy_clipped(pending.detail, e.detail().c_str());
+        copy_clipped(pending.hint, e.hint().c_str());
         pending.file = e.site().file;
         pending.line = e.site().line;
         pending.function = e.site().function;
     } catch (const std::bad_alloc&) {
         set_sqlstate(pending, "53200");
-        copy_text(pending.message, "out of memory");
-        copy_text(pending.detail, "A C++ allocation in pg_tenancy failed.");
+        copy_clipped(pending.message, "out of memory");
+        copy_clipped(pending.detail, "A C++ allocation in pg_tenancy failed.");
     } catch (const std::exception& e) {
         set_sqlstate(pending, "XX000");
-        copy_text(pending.message, e.what());
-        copy_text(pending.detail, "pg_tenancy raised an unexpected C++ exception.");
+        copy_clipped(pending.message, e.what());
+        copy_clipped(pending.detail, "pg_tenancy raised an unexpected C++ exception.");
     } catch (...) {
         set_sqlstate(pending, "XX000");
-        copy_text(pending.message, "unknown C++ exception in pg_tenancy");
+        copy_clipped(pending.message, "unknown C++ exception in pg_tenancy");
     }
 }
 

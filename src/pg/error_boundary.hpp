@@ -12,12 +12,26 @@
 //    as a PostgresError; guard_entry() re-raises it unchanged.
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <type_traits>
 
 #include "postgres_headers.hpp"
 
 namespace tenancy::pg {
+
+// Copies text into a fixed buffer, clipped at a character boundary: a
+// character cut in half would make a message unconvertible to the client's
+// encoding (22021) and hide the real error. NULL copies as "".
+template <std::size_t size>
+void copy_clipped(char (&target)[size], const char* text) noexcept {
+    if (text == nullptr) text = "";
+    int length = static_cast<int>(strnlen(text, size));
+    if (static_cast<std::size_t>(length) >= size)
+        length = pg_mbcliplen(text, length, static_cast<int>(size) - 1);
+    memcpy(target, text, length);
+    target[length] = '\0';
+}
 
 // A PostgreSQL error caught under a C++ frame, on its way back to PostgreSQL.
 class PostgresError : public std::exception {

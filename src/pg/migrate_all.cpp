@@ -165,16 +165,6 @@ int claim(SharedRun* run, BusyTenant& busy) {
     return -1;
 }
 
-template <std::size_t size>
-void copy_text(char (&target)[size], const char* text) {
-    if (text == nullptr) text = "";
-    int length = static_cast<int>(strnlen(text, size));
-    if (static_cast<std::size_t>(length) >= size)
-        length = pg_mbcliplen(text, length, static_cast<int>(size) - 1);
-    memcpy(target, text, length);
-    target[length] = '\0';
-}
-
 // Keeps the first error of the run for the caller and stops the run.
 // Called from inside a catch block; allocates nothing.
 void publish_current_error(SharedRun* run) noexcept {
@@ -185,16 +175,16 @@ void publish_current_error(SharedRun* run) noexcept {
         SharedError& error = run->error;
         if (pending.postgres_error) {
             ErrorData* e = pending.postgres_error;
-            copy_text(error.sqlstate, unpack_sql_state(e->sqlerrcode));
-            copy_text(error.message, e->message);
-            copy_text(error.detail, e->detail);
-            copy_text(error.hint, e->hint);
-            copy_text(error.context, e->context);
+            copy_clipped(error.sqlstate, unpack_sql_state(e->sqlerrcode));
+            copy_clipped(error.message, e->message);
+            copy_clipped(error.detail, e->detail);
+            copy_clipped(error.hint, e->hint);
+            copy_clipped(error.context, e->context);
         } else {
-            copy_text(error.sqlstate, pending.sqlstate);
-            copy_text(error.message, pending.message);
-            copy_text(error.detail, pending.detail);
-            copy_text(error.hint, pending.hint);
+            copy_clipped(error.sqlstate, pending.sqlstate);
+            copy_clipped(error.message, pending.message);
+            copy_clipped(error.detail, pending.detail);
+            copy_clipped(error.hint, pending.hint);
             error.context[0] = '\0';
         }
         pg_write_barrier();
@@ -583,9 +573,9 @@ void fill_run(SharedRun* run, const Call& call, const std::vector<TenantRow>& te
     run->max_tenants = call.subset.max_tenants ? static_cast<uint32>(*call.subset.max_tenants) : 0;
     run->caller_pid = MyProcPid;
     run->caller = MyProc;
-    copy_text(run->lock_timeout, GetConfigOption("lock_timeout", false, false));
-    copy_text(run->shared_schemas, GetConfigOption("tenancy.shared_schemas", true, false));
-    copy_text(run->allow_writable_shared_schemas,
+    copy_clipped(run->lock_timeout, GetConfigOption("lock_timeout", false, false));
+    copy_clipped(run->shared_schemas, GetConfigOption("tenancy.shared_schemas", true, false));
+    copy_clipped(run->allow_writable_shared_schemas,
               GetConfigOption("tenancy.allow_writable_shared_schemas", true, false));
     for (pg_atomic_uint32* counter : {&run->next, &run->stop, &run->admitted, &run->done,
                                       &run->changed, &run->failed, &run->dropped, &run->held_back,
@@ -594,7 +584,7 @@ void fill_run(SharedRun* run, const Call& call, const std::vector<TenantRow>& te
     for (SharedWorker& worker : run->worker) pg_atomic_init_u32(&worker.exited, 0);
     run->tenant_count = static_cast<uint32>(tenants.size());
     for (std::size_t i = 0; i < tenants.size(); i++) {
-        copy_text(run->tenants[i].name, tenants[i].tenant.c_str());
+        copy_clipped(run->tenants[i].name, tenants[i].tenant.c_str());
         run->tenants[i].had_last_error = tenants[i].has_last_error;
         pg_atomic_init_u32(&run->tenants[i].state, queued);
     }

@@ -595,37 +595,28 @@ void at_transaction_end(XactEvent event, void*) {
     if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) stop_running_worker();
 }
 
-void copy_clipped(char* target, std::size_t size, const char* text) noexcept {
-    if (text == nullptr) text = "";
-    int length = static_cast<int>(strnlen(text, size));
-    if (static_cast<std::size_t>(length) >= size)
-        length = pg_mbcliplen(text, length, static_cast<int>(size) - 1);
-    memcpy(target, text, length);
-    target[length] = '\0';
-}
-
 void report_to_caller(WorkerShared* shared) noexcept {
     try {
         throw;
     } catch (const PostgresError& e) {
         const ErrorData* error = e.error();
         shared->sqlerrcode = error->sqlerrcode;
-        copy_clipped(shared->message, sizeof shared->message, error->message);
-        copy_clipped(shared->detail, sizeof shared->detail, error->detail);
-        copy_clipped(shared->hint, sizeof shared->hint, error->hint);
-        copy_clipped(shared->context, sizeof shared->context, error->context);
+        copy_clipped(shared->message, error->message);
+        copy_clipped(shared->detail, error->detail);
+        copy_clipped(shared->hint, error->hint);
+        copy_clipped(shared->context, error->context);
     } catch (const core::Error& e) {
         const char* s = e.sqlstate();
         shared->sqlerrcode = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-        copy_clipped(shared->message, sizeof shared->message, e.what());
-        copy_clipped(shared->detail, sizeof shared->detail, e.detail().c_str());
-        copy_clipped(shared->hint, sizeof shared->hint, e.hint().c_str());
+        copy_clipped(shared->message, e.what());
+        copy_clipped(shared->detail, e.detail().c_str());
+        copy_clipped(shared->hint, e.hint().c_str());
     } catch (const std::exception& e) {
         shared->sqlerrcode = ERRCODE_INTERNAL_ERROR;
-        copy_clipped(shared->message, sizeof shared->message, e.what());
+        copy_clipped(shared->message, e.what());
     } catch (...) {
         shared->sqlerrcode = ERRCODE_INTERNAL_ERROR;
-        copy_clipped(shared->message, sizeof shared->message, "unknown C++ exception in pg_tenancy");
+        copy_clipped(shared->message, "unknown C++ exception in pg_tenancy");
     }
     shared->failed = true;
 }
