@@ -621,6 +621,18 @@ COMMENT ON COLUMN tenancy.tenant_nodes.node_name IS
     'The Citus node holding the tenant''s tables; NULL unless its schema is a Citus distributed schema';
 COMMENT ON COLUMN tenancy.tenant_nodes.node_port IS 'That node''s port';
 
+-- Runs on a Citus worker node, called by the coordinator once per node
+-- (through master_run_on_worker, as the calling role): the applied versions
+-- of the named shards of tenants' schema_migrations, read as the status
+-- views read a local table; nothing of a shard the caller may not SELECT.
+CREATE FUNCTION tenancy._shard_applied_versions(schemas text[], tables text[])
+RETURNS text
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'tenancy_shard_applied_versions';
+COMMENT ON FUNCTION tenancy._shard_applied_versions(text[], text[]) IS
+    'Internal to pg_tenancy: on a Citus worker node, the applied versions of tenants'' shards';
+
 CREATE FUNCTION tenancy.move_tenant(tenant text, node_name text, node_port integer,
                                     shard_transfer_mode text DEFAULT 'auto')
 RETURNS void
@@ -631,7 +643,9 @@ COMMENT ON FUNCTION tenancy.move_tenant(text, text, integer, text) IS
     'Moves a tenant of a Citus distributed schema to another node (citus_schema_move), under the tenant''s lock';
 
 REVOKE ALL ON FUNCTION tenancy._tenant_nodes() FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy._shard_applied_versions(text[], text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION tenancy._tenant_nodes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tenancy._shard_applied_versions(text[], text[]) TO PUBLIC;
 GRANT SELECT ON tenancy.tenant_nodes TO PUBLIC;
 REVOKE ALL ON FUNCTION tenancy.move_tenant(text, text, integer, text) FROM PUBLIC;
 

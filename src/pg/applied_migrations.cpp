@@ -116,6 +116,7 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
         case TableState::no_schema: return TenantTable::no_schema;
         case TableState::no_table: return TenantTable::no_table;
         case TableState::locked: return TenantTable::unknown;  // a peek only
+        case TableState::elsewhere: return TenantTable::unknown;
         case TableState::forbidden:
             aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, schema_migrations::table_name());
             pg_unreachable();
@@ -182,9 +183,9 @@ TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, boo
                              pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
         return TableState::forbidden;
 
-    // A Citus table's rows live elsewhere (read_through_citus() reads them):
-    // its copy here is an empty shell, never to be judged.
-    if (citus::loaded() && citus::distributed_table(relid)) return TableState::locked;
+    // A Citus table's rows live elsewhere (citus.hpp reads them): its copy
+    // here is an empty shell, never to be judged.
+    if (citus::loaded() && citus::distributed_table(relid)) return TableState::elsewhere;
     if (wait)
         LockRelationOid(relid, AccessShareLock);
     else if (!ConditionalLockRelationOid(relid, AccessShareLock))
@@ -290,6 +291,17 @@ void close_versions_table(VersionsTable& table, bool forget) {
         relation->rd_createSubid == InvalidSubTransactionId &&
         relation->TENANCY_FIRST_FILE_SUBID == InvalidSubTransactionId)
         RelationForgetRelation(relid);
+}
+
+bool status_applied_at(TupleTableSlot* slot, const VersionsTable& table, Timestamp& applied_at) {
+    if (table.inserted_at == InvalidAttrNumber) return false;
+    bool null = true;
+    Datum value = slot_getattr(slot, table.inserted_at, &null);
+    if (null) return false;
+    if (table.inserted_at_typmod != 0)
+        value = DirectFunctionCall2(timestamp_scale, value, Int32GetDatum(0));
+    applied_at = DatumGetTimestamp(value);
+    return true;
 }
 
 // What the catalog caches held after the session's last reset (or when it

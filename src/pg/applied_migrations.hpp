@@ -74,6 +74,7 @@ enum class TableState {
     forbidden,  // the caller may not SELECT it (or has no USAGE on the schema)
     locked,     // someone holds a lock that conflicts with reading it
     malformed,  // not a table with a bigint column "version"
+    elsewhere,  // a Citus table: its rows live on a worker node (citus.hpp reads them)
 };
 
 struct VersionsTable {
@@ -132,6 +133,11 @@ bool reads_every_table();
 // entry when nothing else uses it, so a walk over many tenants leaves no
 // entry behind.
 void close_versions_table(VersionsTable& table, bool forget);
+
+// The row's applied_at as the status views show it: timestamp(0), as Ecto's
+// inserted_at (a column declared otherwise is rounded the way the cast
+// would). False when the row has none.
+bool status_applied_at(TupleTableSlot* slot, const VersionsTable& table, Timestamp& applied_at);
 
 // Keeps the backend's catalog caches within a budget over walks of many
 // tenants: note() after each tenant resets them when they have grown by more

@@ -207,9 +207,10 @@ Oid shell_of_shard(Oid relid) {
 
 bool extension_created_for_placement() { return extension_created(); }
 
-// Applied versions prefetched by prefetch_applied_versions(), per tenant.
-std::map<std::string, std::set<std::int64_t>>& prefetched() {
-    static std::map<std::string, std::set<std::int64_t>> versions;
+// Applied versions read by the PrefetchedVersions alive, per tenant; a
+// transparent comparator, so a C string finds its tenant without allocating.
+std::map<std::string, std::vector<AppliedMigration>, std::less<>>& prefetched() {
+    static std::map<std::string, std::vector<AppliedMigration>, std::less<>> versions;
     return versions;
 }
 
@@ -340,6 +341,16 @@ std::string array_literal(const std::vector<std::string>& values) {
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
                         std::vector<AppliedMigration>& rows, TenantTable& result) {
     if (!loaded()) return false;
+    // Prefetched: the table was distributed when its node was read, and a
+    // peek is only a hint (a tenant with work is locked and read again).
+    auto found = peek ? prefetched().find(tenant) : prefetched().end();
+    if (found != prefetched().end()) {
+        rows.clear();
+        result = TenantTable::present;
+        for (const AppliedMigration& row : found->second)
+            if (keeps(keep, row.version)) rows.push_back(AppliedMigration{row.version, false, 0});
+        return true;
+    }
     Oid table = call_postgres([&] {
         Oid schema = get_namespace_oid(tenant.c_str(), true);
         if (!OidIsValid(schema)) return InvalidOid;
@@ -349,12 +360,6 @@ bool read_through_citus(const std::string& tenant, bool peek, const VersionFilte
     if (!OidIsValid(table)) return false;
     rows.clear();
     result = TenantTable::present;
-    auto found = prefetched().find(tenant);
-    if (peek && found != prefetched().end()) {
-        for (std::int64_t version : found->second)
-            if (keeps(keep, version)) rows.push_back(AppliedMigration{version, false, 0});
-        return true;
-    }
     // inserted_at as a PostgreSQL Timestamp: microseconds since 2000-01-01.
     spi::connect();
     std::vector<spi::Row> read = spi::query(
@@ -372,72 +377,149 @@ bool read_through_citus(const std::string& tenant, bool peek, const VersionFilte
     return true;
 }
 
-void prefetch_applied_versions(const std::vector<std::string>& tenants) {
-    prefetched().clear();
-    if (!loaded() || tenants.empty() || !call_postgres([] { return extension_created(); }))
-        return;
-    spi::connect();
-    // Each distributed table's shard and the node that holds it.
-    std::vector<spi::Row> shards = spi::query(
-        "SELECT r.i, pg_catalog.shard_name(c.oid, s.shardid), n.nodename, n.nodeport "
-        "FROM pg_catalog.unnest(CAST($1 AS pg_catalog.text[])) WITH ORDINALITY AS r(tenant, i) "
-        "JOIN pg_catalog.pg_namespace AS ns ON ns.nspname OPERATOR(pg_catalog.=) r.tenant "
-        "JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) ns.oid "
-        " AND c.relname OPERATOR(pg_catalog.=) CAST($2 AS pg_catalog.name) "
-        "JOIN pg_catalog.pg_dist_partition AS d "
-        "  ON d.logicalrelid OPERATOR(pg_catalog.=) CAST(c.oid AS pg_catalog.regclass) "
-        " AND d.partmethod OPERATOR(pg_catalog.=) 'n' AND d.colocationid OPERATOR(pg_catalog.<>) 0 "
-        " AND d.repmodel OPERATOR(pg_catalog.<>) 't' "
-        "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) d.logicalrelid "
-        "JOIN pg_catalog.pg_dist_placement AS p ON p.shardid OPERATOR(pg_catalog.=) s.shardid "
-        "JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) p.groupid "
-        "WHERE n.isactive",
-        {array_literal(tenants), std::string(schema_migrations::table_name())});
-    // One query per node: "i version,i version..." of its tenants' shards.
-    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> node_tenants;
-    std::map<std::pair<std::string, std::string>, std::string> node_queries;
-    for (const spi::Row& shard : shards) {
-        std::pair<std::string, std::string> node{*shard[2], *shard[3]};
-        std::string& query = node_queries[node];
-        query += fmt::format("{}SELECT {} AS t, version AS v FROM {}",
-                             query.empty() ? "" : " UNION ALL ", *shard[0], *shard[1]);
-        node_tenants[node].push_back(std::stoul(*shard[0]) - 1);
+namespace {
+
+// Each distributed schema_migrations of the listed tenants (of every tenant
+// schema without a list), its shard's name and the node holding it. A shard
+// is named "<table>_<shardid>" in its table's schema; Citus shortens only
+// names too long for that, which "schema_migrations" never is.
+std::string shards_query(bool listed) {
+    return std::string(
+               "SELECT CAST(ns.nspname AS pg_catalog.text), CAST(c.relname AS pg_catalog.text) "
+               "  OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) CAST(s.shardid AS pg_catalog.text), "
+               "  n.nodename, CAST(n.nodeport AS pg_catalog.text) "
+               "FROM pg_catalog.pg_class AS c "
+               "JOIN pg_catalog.pg_namespace AS ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace ") +
+           // A join, not "= ANY": the list is read once, and matched by hashing.
+           (listed ? "JOIN pg_catalog.unnest(CAST($2 AS pg_catalog.text[])) AS r(tenant) "
+                     "  ON ns.nspname OPERATOR(pg_catalog.=) r.tenant "
+                   : "") +
+           "JOIN pg_catalog.pg_dist_partition AS d "
+           "  ON d.logicalrelid OPERATOR(pg_catalog.=) CAST(c.oid AS pg_catalog.regclass) "
+           " AND d.partmethod OPERATOR(pg_catalog.=) 'n' AND d.colocationid OPERATOR(pg_catalog.<>) 0 "
+           " AND d.repmodel OPERATOR(pg_catalog.<>) 't' "
+           "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) d.logicalrelid "
+           "JOIN pg_catalog.pg_dist_placement AS p ON p.shardid OPERATOR(pg_catalog.=) s.shardid "
+           "JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) p.groupid "
+           "WHERE c.relname OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.name) AND n.isactive";
+}
+
+// One node's tenants and the command that reads their shards there.
+struct NodeRead {
+    std::vector<std::string> tenants;
+    std::vector<std::string> shards;
+};
+
+// A string literal, as quote_literal() makes it (E'' when it holds a
+// backslash, so that it reads the same whatever standard_conforming_strings).
+std::string sql_literal(const std::string& value) {
+    bool escape = value.find('\\') != std::string::npos;
+    std::string literal = escape ? " E'" : "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') literal += c;
+        literal += c;
     }
-    if (node_queries.empty()) {
-        spi::finish();
-        return;
-    }
-    std::vector<std::string> names, ports, commands;
-    for (auto& [node, query] : node_queries) {
-        names.push_back(node.first);
-        ports.push_back(node.second);
-        commands.push_back("SELECT pg_catalog.string_agg(t::text || ' ' || v::text, ',') FROM (" +
-                           query + ") AS a WHERE v IS NOT NULL");
-    }
-    std::vector<spi::Row> answers = spi::query(
-        "SELECT node_name, node_port::text, success, result FROM pg_catalog.master_run_on_worker("
-        "CAST($1 AS pg_catalog.text[]), CAST($2 AS pg_catalog.int4[]), "
-        "CAST($3 AS pg_catalog.text[]), true)",
-        {array_literal(names), array_literal(ports), array_literal(commands)});
-    spi::finish();
-    for (const spi::Row& answer : answers) {
-        if (*answer[2] != "t") continue;  // read one by one instead
-        for (std::size_t i : node_tenants[{*answer[0], *answer[1]}]) prefetched()[tenants[i]];
-        if (!answer[3]) continue;
-        const std::string& text = *answer[3];
-        std::size_t at = 0;
-        while (at < text.size()) {
-            std::size_t space = text.find(' ', at), comma = text.find(',', at);
-            if (comma == std::string::npos) comma = text.size();
-            std::size_t index = std::stoul(text.substr(at, space - at)) - 1;
-            if (index < tenants.size())
-                prefetched()[tenants[index]].insert(std::stoll(text.substr(space + 1, comma - space - 1)));
-            at = comma + 1;
+    return literal + "'";
+}
+
+// Takes one node's answer (citus_shard_reader.cpp's lines).
+void take_answer(const NodeRead& node, const std::string& answer) {
+    std::size_t at = 0;
+    while (at < answer.size()) {
+        std::size_t end = answer.find('\n', at);
+        if (end == std::string::npos) end = answer.size();
+        std::string line = answer.substr(at, end - at);
+        at = end + 1;
+        std::size_t space = line.find(' ');
+        std::size_t position = std::stoul(line.substr(0, space));
+        if (position < 1 || position > node.tenants.size()) continue;
+        std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+        if (rest == "-") continue;  // not read: left to be read one by one
+        std::vector<AppliedMigration>& rows = prefetched()[node.tenants[position - 1]];
+        std::size_t from = 0;
+        while (from < rest.size()) {
+            std::size_t next = rest.find(' ', from);
+            if (next == std::string::npos) next = rest.size();
+            std::string token = rest.substr(from, next - from);
+            from = next + 1;
+            std::size_t sign = token.find('@');
+            AppliedMigration row;
+            row.version = std::stoll(token.substr(0, sign));
+            row.has_inserted_at = sign != std::string::npos;
+            if (row.has_inserted_at) row.inserted_at = std::stoll(token.substr(sign + 1));
+            rows.push_back(row);
         }
     }
 }
 
-void forget_prefetched_versions() { prefetched().clear(); }
+void warn_unread_node(const std::string& name, const std::string& port, const std::string& why) {
+    ereport(WARNING,
+            (errmsg("pg_tenancy could not read applied versions on Citus node %s:%s", name.c_str(),
+                    port.c_str()),
+             errdetail("%s", why.c_str()),
+             errhint("Citus connects to the node as the calling role, which must be able to log "
+                     "in there; pg_tenancy must be installed there at the coordinator's version. "
+                     "Meanwhile migrate_all reads the node's tenants one by one, and the status "
+                     "views show them as unknown.")));
+}
+
+}  // namespace
+
+PrefetchedVersions::PrefetchedVersions(const std::vector<std::string>* tenants) {
+    prefetched().clear();
+    if (!loaded() || (tenants != nullptr && tenants->empty()) ||
+        !call_postgres([] { return extension_created(); }))
+        return;
+    spi::connect();
+    std::vector<spi::Value> arguments{std::string(schema_migrations::table_name())};
+    if (tenants != nullptr) arguments.push_back(array_literal(*tenants));
+    std::vector<spi::Row> shards = spi::query(shards_query(tenants != nullptr), arguments);
+    std::map<std::pair<std::string, std::string>, NodeRead> nodes;
+    for (spi::Row& shard : shards) {
+        NodeRead& node = nodes[{*shard[2], *shard[3]}];
+        node.tenants.push_back(std::move(*shard[0]));
+        node.shards.push_back(std::move(*shard[1]));
+    }
+    if (nodes.empty()) {
+        spi::finish();
+        return;
+    }
+    std::vector<std::string> names, ports, commands;
+    for (auto& [address, node] : nodes) {
+        names.push_back(address.first);
+        ports.push_back(address.second);
+        commands.push_back("SELECT tenancy._shard_applied_versions(CAST(" +
+                           sql_literal(array_literal(node.tenants)) +
+                           " AS pg_catalog.text[]), CAST(" + sql_literal(array_literal(node.shards)) +
+                           " AS pg_catalog.text[]))");
+    }
+    std::vector<spi::Row> answers = spi::query(
+        "SELECT node_name, CAST(node_port AS pg_catalog.text), success, result "
+        "FROM pg_catalog.master_run_on_worker(CAST($1 AS pg_catalog.text[]), "
+        "CAST($2 AS pg_catalog.int4[]), CAST($3 AS pg_catalog.text[]), true)",
+        {array_literal(names), array_literal(ports), array_literal(commands)});
+    spi::finish();
+    for (const spi::Row& answer : answers) {
+        const NodeRead& node = nodes[{answer[0].value_or(""), answer[1].value_or("")}];
+        if (answer[2] != spi::Value("t")) {
+            std::string why = answer[3].value_or("no answer");
+            call_postgres([&] { warn_unread_node(*answer[0], *answer[1], why); });
+            continue;
+        }
+        take_answer(node, answer[3].value_or(""));
+    }
+}
+
+PrefetchedVersions::~PrefetchedVersions() { prefetched().clear(); }
+
+bool prefetched_versions(const char* tenant, const AppliedMigration*& rows,
+                         std::size_t& count) noexcept {
+    auto found = prefetched().find(std::string_view(tenant));
+    if (found == prefetched().end()) return false;
+    rows = found->second.data();
+    count = found->second.size();
+    return true;
+}
 
 }  // namespace tenancy::pg::citus
 

@@ -56,17 +56,33 @@ bool distributed_table(Oid relid);
 
 // Reads the tenant's applied versions where they live when its table of
 // applied versions is a Citus table (the coordinator's copy of a distributed
-// table is an empty shell): through Citus' executor, or for a peek from what
-// prefetch_applied_versions() read. False, with nothing done, for any other
-// table (read it directly then).
+// table is an empty shell): for a peek, from what PrefetchedVersions read
+// when it has the tenant, otherwise through Citus' executor. False, with
+// nothing done, for any other table (read it directly then).
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
                         std::vector<AppliedMigration>& rows, TenantTable& result);
 
-// Reads the applied versions of every given tenant whose table is
-// distributed in one query per node, the nodes in parallel (Citus'
-// master_run_on_worker), for the peeks of one migrate_all run. A node that
-// cannot answer leaves its tenants to be read one by one.
-void prefetch_applied_versions(const std::vector<std::string>& tenants);
-void forget_prefetched_versions();
+// For the lifetime of the object, the applied versions of the given tenants
+// (every tenant when nullptr) whose table of applied versions is
+// distributed, read on their nodes in one call per node, the nodes in
+// parallel: Citus' master_run_on_worker() calls
+// tenancy._shard_applied_versions() on each node, as the calling role. Each
+// inserted_at is as the status views show it (timestamp(0)). A node that
+// cannot answer: a WARNING, and its tenants are left out (migrate_all's
+// peeks read them one by one; the status views show them as unknown).
+// Does nothing without Citus.
+class PrefetchedVersions {
+public:
+    explicit PrefetchedVersions(const std::vector<std::string>* tenants);
+    ~PrefetchedVersions();
+    PrefetchedVersions(const PrefetchedVersions&) = delete;
+    PrefetchedVersions& operator=(const PrefetchedVersions&) = delete;
+};
+
+// What the PrefetchedVersions alive read for the tenant: false when it has
+// nothing of it. Allocates nothing and never throws: the status walk calls it
+// inside call_postgres().
+bool prefetched_versions(const char* tenant, const AppliedMigration*& rows,
+                         std::size_t& count) noexcept;
 
 }  // namespace tenancy::pg::citus

@@ -300,7 +300,10 @@ std::vector<TenantRow> tenants_in_name_order(const Subset& subset) {
     {
         registry::AsRegistryOwner as_owner;
         rows = spi::query("SELECT r.tenant, r.last_error IS NOT NULL FROM tenancy.tenant_registry r "
-                    "WHERE ($1::text[] IS NULL OR r.tenant OPERATOR(pg_catalog.=) ANY ($1::text[])) "
+                    "WHERE ($1::text[] IS NULL OR r.tenant OPERATOR(pg_catalog.=) ANY ("
+                          // A subquery: the list is read once (a cast in the
+                          // condition would parse it again for every row).
+                          "SELECT pg_catalog.unnest($1::text[]))) "
                     "AND ($2::text IS NULL OR r.tenant COLLATE pg_catalog.\"C\" "
                     "OPERATOR(pg_catalog.~) $2::text) "
                           "ORDER BY r.tenant COLLATE pg_catalog.\"C\"",
@@ -590,18 +593,32 @@ void fill_run(SharedRun* run, const Call& call, const std::vector<TenantRow>& te
     }
 }
 
+// On Citus, before the workers start: the tenants whose node answered for
+// them and that have nothing to do are done, as a peek would find them.
+// The workers run in other backends, which have none of this session's
+// prefetched versions, and would read each of these tenants through Citus.
+void finish_prefetched_tenants(SharedRun* run, const RunPlan& plan) {
+    for (uint32 i = 0; i < run->tenant_count; i++) {
+        SharedTenant& tenant = run->tenants[i];
+        const AppliedMigration* rows = nullptr;
+        std::size_t count = 0;
+        if (tenant.had_last_error || !citus::prefetched_versions(tenant.name, rows, count)) continue;
+        std::optional<bool> work = tenant_has_work(tenant.name, plan);
+        if (!work || *work) continue;
+        pg_atomic_write_u32(&tenant.state, finished);
+        pg_atomic_fetch_add_u32(&run->done, 1);
+    }
+}
+
 void run_all(const Call& call) {
     const char* name = procedure_name(call.options);
     std::vector<TenantRow> tenants = tenants_in_name_order(call.subset);
-    // On Citus, each node's tenants are read at once, not one by one (for
-    // the tenants this session runs; a worker reads its own).
-    struct ForgetPrefetched {
-        ~ForgetPrefetched() { citus::forget_prefetched_versions(); }
-    } forget_prefetched;
+    // On Citus, each node's tenants are read at once, not one by one.
+    std::optional<citus::PrefetchedVersions> prefetched;
     if (citus::loaded()) {
         std::vector<std::string> names;
         for (const TenantRow& row : tenants) names.push_back(row.tenant);
-        citus::prefetch_applied_versions(names);
+        prefetched.emplace(&names);
     }
     RunPlan plan = make_run_plan(call.options);
     RunLog log(call.options, call.workers, tenants.size(), call.may_commit);
@@ -639,6 +656,7 @@ void run_all(const Call& call) {
     auto* run = static_cast<SharedRun*>(dsm_segment_address(segment));
     fill_run(run, call, tenants);
     run->run_id = log.id();
+    if (prefetched) finish_prefetched_tenants(run, plan);
     auto* handles = static_cast<WorkerHandles*>(call_postgres(
         [] { return MemoryContextAllocZero(TopMemoryContext, sizeof(WorkerHandles)); }));
     call_postgres([&] { on_dsm_detach(segment, terminate_workers_on_detach, PointerGetDatum(handles)); });

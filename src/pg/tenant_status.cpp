@@ -258,6 +258,34 @@ void put_state(const Walk& walk, Datum tenant, int64 version, Datum name, bool h
     tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
 }
 
+// What a walk has learned of one tenant's applied versions so far.
+struct TenantReading {
+    bool* seen;  // per registered migration
+    int seen_count = 0;
+    bool has_version = false;
+    int64 highest = 0;
+    AppliedRows applied;
+};
+
+// Takes one applied version; false once the walk needs no more of them.
+bool take_version(const Walk& walk, TenantReading& reading, int64 version, bool has_applied_at,
+                  Timestamp applied_at) {
+    if (!reading.has_version || version > reading.highest) reading.highest = version;
+    reading.has_version = true;
+    int index = find_registered(walk.registered, version);
+    if (index >= 0 && !reading.seen[index]) {
+        reading.seen[index] = true;
+        reading.seen_count++;
+        // Whether anything is pending is known once every registered
+        // version is found, however long the table is.
+        if (walk.shape == Shape::pending_tenants && reading.seen_count == walk.registered.count)
+            return false;
+    }
+    if (walk.shape == Shape::migration_states)
+        add_applied(reading.applied, AppliedRow{version, has_applied_at, applied_at});
+    return true;
+}
+
 // One tenant: its row of the tenants view, or its rows of migration_states.
 void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_created_at,
                  Datum last_error, bool has_last_error) {
@@ -278,52 +306,44 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                                     walk.check_privileges, false, table);
     else if (OidIsValid(schema))
         state = open_versions_table(schema, walk.check_privileges, false, table);
-    bool* seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
-    int seen_count = 0;
-    bool has_version = false;
-    int64 highest = 0;
-    AppliedRows applied;
+    TenantReading reading;
+    reading.seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
 
     if (state == TableState::readable) {
         TableScanDesc scan = table_beginscan(table.relation, walk.snapshot, 0, nullptr);
         TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
         while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
             bool null = false;
-            Datum version_datum = slot_getattr(slot, table.version, &null);
+            Datum version = slot_getattr(slot, table.version, &null);
             if (null) continue;
-            int64 version = DatumGetInt64(version_datum);
-            if (!has_version || version > highest) highest = version;
-            has_version = true;
-            int index = find_registered(walk.registered, version);
-            if (index >= 0 && !seen[index]) {
-                seen[index] = true;
-                seen_count++;
-                // Whether anything is pending is known once every registered
-                // version is found, however long the table is.
-                if (walk.shape == Shape::pending_tenants && seen_count == walk.registered.count)
-                    break;
-            }
-            if (walk.shape != Shape::migration_states) continue;
-            AppliedRow row;
-            row.version = version;
-            row.has_applied_at = false;
-            row.applied_at = 0;
-            if (table.inserted_at != InvalidAttrNumber) {
-                bool applied_at_null = true;
-                Datum applied_at = slot_getattr(slot, table.inserted_at, &applied_at_null);
-                // applied_at is timestamp(0), as Ecto's inserted_at; a column
-                // declared otherwise is rounded the way the cast would.
-                if (!applied_at_null && table.inserted_at_typmod != 0)
-                    applied_at = DirectFunctionCall2(timestamp_scale, applied_at, Int32GetDatum(0));
-                row.has_applied_at = !applied_at_null;
-                row.applied_at = applied_at_null ? 0 : DatumGetTimestamp(applied_at);
-            }
-            add_applied(applied, row);
+            Timestamp applied_at = 0;
+            bool has_applied_at = walk.shape == Shape::migration_states &&
+                                  status_applied_at(slot, table, applied_at);
+            if (!take_version(walk, reading, DatumGetInt64(version), has_applied_at, applied_at))
+                break;
         }
         ExecDropSingleTupleTableSlot(slot);
         table_endscan(scan);
         close_versions_table(table, true);
+    } else if (state == TableState::elsewhere) {
+        // On Citus: what the tenant's node answered before the walk
+        // (citus::PrefetchedVersions), if it did; otherwise the tenant shows
+        // as unknown, as a locked one.
+        const AppliedMigration* rows = nullptr;
+        std::size_t count = 0;
+        if (citus::prefetched_versions(name, rows, count)) {
+            state = TableState::readable;
+            for (std::size_t i = 0; i < count; i++)
+                if (!take_version(walk, reading, rows[i].version, rows[i].has_inserted_at,
+                                  rows[i].inserted_at))
+                    break;
+        }
     }
+    int seen_count = reading.seen_count;
+    bool has_version = reading.has_version;
+    int64 highest = reading.highest;
+    bool* seen = reading.seen;
+    AppliedRows& applied = reading.applied;
 
     bool known = state == TableState::readable || state == TableState::no_schema ||
                  state == TableState::no_table;
@@ -493,6 +513,19 @@ void read_status(FunctionCallInfo fcinfo, Shape shape, const char* only_tenant,
     MemoryContextDelete(walk_context);
 }
 
+// On Citus, the distributed tenants' versions read on their nodes first (one
+// call per node), for the walk to find: every tenant's, or only_tenant's.
+void prefetch_on_citus(std::optional<citus::PrefetchedVersions>& prefetched,
+                       const std::optional<std::string>& only_tenant) {
+    if (!citus::loaded()) return;
+    if (!only_tenant) {
+        prefetched.emplace(nullptr);
+        return;
+    }
+    std::vector<std::string> tenants{*only_tenant};
+    prefetched.emplace(&tenants);
+}
+
 }  // namespace
 
 }  // namespace tenancy::pg
@@ -513,6 +546,8 @@ Datum tenancy_tenant_states(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         citus::refuse_on_worker(fcinfo);
         bool only_pending = required_bool_argument(fcinfo, 0, "only_pending");
+        std::optional<citus::PrefetchedVersions> prefetched;
+        prefetch_on_citus(prefetched, std::nullopt);
         call_postgres([&] {
             read_status(fcinfo, only_pending ? Shape::pending_tenants : Shape::tenants, nullptr);
         });
@@ -527,6 +562,8 @@ Datum tenancy_version_states(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         citus::refuse_on_worker(fcinfo);
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
+        std::optional<citus::PrefetchedVersions> prefetched;
+        prefetch_on_citus(prefetched, tenant);
         call_postgres([&] {
             read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr);
         });
@@ -542,6 +579,8 @@ Datum tenancy_migration_status(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         citus::refuse_on_worker(fcinfo);
         std::optional<std::string> tenant = text_argument(fcinfo, 0);
+        std::optional<citus::PrefetchedVersions> prefetched;
+        prefetch_on_citus(prefetched, tenant);
         call_postgres([&] {
             read_status(fcinfo, Shape::migration_states, tenant ? tenant->c_str() : nullptr, true);
         });

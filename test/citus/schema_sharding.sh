@@ -27,6 +27,12 @@ check_on() {
         echo "       got:      $actual"
     fi
 }
+# call_on NODE LEVEL STATEMENT: the statement alone (a CALL with workers
+# refuses a transaction block), with messages of LEVEL and above shown.
+call_on() {
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$citus_socket_dir" -p "${citus_port[$1]}" -d "$TEST_DB" \
+        -c "SET client_min_messages = $2" -c "$3"
+}
 # The tenant schema's tables that are single-shard tables of its colocation group.
 sharded_tables() {
     echo "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_dist_partition p
@@ -60,10 +66,10 @@ check_output "a no-op migrate_all finds every tenant up to date" \
     "migrate_all: 2 tenants, 0 migrated, 0 failed, 2 up to date" "$notice"
 remote=$(on coordinator "SET citus.log_remote_commands = on; SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
 check_on coordinator "a no-op migrate_all reads no tenant's versions one by one" "0" \
-    "SELECT $(grep 'issuing.*schema_migrations' <<<"$remote" | grep -vc string_agg || true)"
+    "SELECT $(grep 'issuing.*schema_migrations' <<<"$remote" | grep -vc _shard_applied_versions || true)"
 check_on coordinator "it reads them in one query per node holding tenants" \
     "$(on coordinator "SELECT count(DISTINCT nodeport) FROM citus_shards WHERE citus_table_type = 'schema'")" \
-    "SELECT $(grep -c 'issuing.*string_agg' <<<"$remote" || true)"
+    "SELECT $(grep -c 'issuing.*_shard_applied_versions' <<<"$remote" || true)"
 on coordinator "SELECT tenancy.register_migration(4, 'add_due', 'ALTER TABLE tasks ADD due date; CREATE TABLE labels (id int)')" >/dev/null
 notice=$(on coordinator "SET client_min_messages = notice; CALL tenancy.migrate_all()" 2>&1 || true)
 check_output "migrate_all applies a new migration once in each tenant" \
@@ -74,8 +80,49 @@ check_on coordinator "schema_migrations holds each version once, read through Ci
     "SELECT string_agg(version::text, ',' ORDER BY version) FROM org_2.schema_migrations"
 check_on coordinator "_applied_migrations reads the versions where they live" "1,2,3,4" \
     "SELECT string_agg(version::text, ',' ORDER BY version) FROM tenancy._applied_migrations('org_2')"
-check_on coordinator "the status view shows a distributed tenant as unknown, never as unmigrated" "org_2|||" \
+check_on coordinator "the tenants view shows a distributed tenant's versions, read on its node" "org_2|4|0|" \
     "SELECT tenant, version, pending, last_error FROM tenancy.tenants WHERE tenant = 'org_2'"
+check_on coordinator "migration_states shows each version applied, with its time" \
+    "1:applied:true,2:applied:true,3:applied:true,4:applied:true" \
+    "SELECT string_agg(version || ':' || state || ':' || (applied_at IS NOT NULL), ',' ORDER BY version)
+     FROM tenancy.migration_states WHERE tenant = 'org_2'"
+check_on coordinator "migration_status() of one tenant reads it on its node too" "4|applied" \
+    "SELECT version, state FROM tenancy.migration_status('org_2') ORDER BY version DESC LIMIT 1"
+check_on coordinator "applied_at is the one in the tenant's shard" \
+    "$(on coordinator "SELECT inserted_at FROM org_2.schema_migrations WHERE version = 2")" \
+    "SELECT applied_at FROM tenancy.migration_status('org_2') WHERE version = 2"
+remote=$(on coordinator "SET citus.log_remote_commands = on; SET client_min_messages = notice;
+                         SELECT count(*) FROM tenancy.tenants WHERE pending > 0" 2>&1 || true)
+check_on coordinator "the tenants view reads no tenant's versions one by one" "0" \
+    "SELECT $(grep 'issuing.*schema_migrations' <<<"$remote" | grep -vc _shard_applied_versions || true)"
+check_on coordinator "it reads them in one call per node holding tenants" \
+    "$(on coordinator "SELECT count(DISTINCT nodeport) FROM citus_shards WHERE citus_table_type = 'schema'")" \
+    "SELECT $(grep -c 'issuing.*_shard_applied_versions' <<<"$remote" || true)"
+on coordinator "CREATE ROLE status_reader LOGIN; GRANT USAGE ON SCHEMA org_2 TO status_reader;
+                REVOKE ALL ON org_2.schema_migrations FROM status_reader" >/dev/null
+check_on coordinator "a role that may not read a tenant's table sees nothing of its versions" "org_2||" \
+    "SET ROLE status_reader; SELECT tenant, version, pending FROM tenancy.tenants WHERE tenant = 'org_2'"
+check_on coordinator "and no rows of it in migration_states" "0" \
+    "SET ROLE status_reader; SELECT count(*) FROM tenancy.migration_states WHERE tenant = 'org_2'"
+on coordinator "CREATE ROLE nologin_reader; GRANT USAGE ON SCHEMA org_2 TO nologin_reader;
+                GRANT SELECT ON org_2.schema_migrations TO nologin_reader" >/dev/null
+check_output "a role the nodes refuse to log in gets a WARNING naming the node" \
+    "WARNING: *pg_tenancy could not read applied versions on Citus node 127.0.0.1:" \
+    "$(on coordinator "SET ROLE nologin_reader; SELECT version FROM tenancy.tenants WHERE tenant = 'org_2'" 2>&1 || true)"
+check_on coordinator "and sees the tenant as unknown, never as unmigrated" "org_2||" \
+    "SET ROLE nologin_reader; SET client_min_messages = error;
+     SELECT tenant, version, pending FROM tenancy.tenants WHERE tenant = 'org_2'"
+org_2_port=$(on coordinator "SELECT nodeport FROM citus_shards WHERE table_name = 'org_2.schema_migrations'::regclass")
+org_2_node=worker1
+[ "$org_2_port" = "${citus_port[worker1]}" ] || org_2_node=worker2
+org_2_shard=$(on coordinator "SELECT 'schema_migrations_' || shardid FROM pg_dist_shard
+                              WHERE logicalrelid = 'org_2.schema_migrations'::regclass")
+check_on "$org_2_node" "on the tenant's node, the coordinator's reader reads its shard" "1 1@ 2@ 3@ 4@" \
+    "SELECT regexp_replace(tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['$org_2_shard']), '@[0-9]+', '@', 'g')"
+check_on "$org_2_node" "and shows nothing of a shard the caller may not read" "1 -" \
+    "SET ROLE status_reader; SELECT tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['$org_2_shard'])"
+check_on "$org_2_node" "nor of a shard it does not hold" "1 -" \
+    "SELECT tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['schema_migrations_1'])"
 
 echo "   a table Citus cannot distribute fails the migration, named"
 on coordinator "CREATE TABLE public.plans (id int PRIMARY KEY)" >/dev/null
@@ -152,6 +199,25 @@ on coordinator "CREATE TABLE public.teams (id int PRIMARY KEY);
                 INSERT INTO public.teams VALUES (7)" >/dev/null
 check_on coordinator "a table managed once it is a Citus local table creates tenants too" "team_7" \
     "SELECT tenant FROM tenancy.tenant_registry WHERE tenant LIKE 'team%'"
+
+echo "   migrate_all with workers"
+on coordinator "SELECT tenancy.create_tenant('org_' || i) FROM generate_series(3, 8) AS i" >/dev/null
+tenant_count=$(on coordinator "SELECT count(*) FROM tenancy.all_tenants()")
+on coordinator "SELECT tenancy.register_migration(6, 'add_owner',
+                'ALTER TABLE projects ADD owner text; CREATE TABLE members (id int)')" >/dev/null
+notice=$(call_on coordinator notice "CALL tenancy.migrate_all(workers => 2)" 2>&1 || true)
+check_output "migrate_all(workers => 2) migrates every tenant once" \
+    "migrate_all: $tenant_count tenants, $tenant_count migrated, 0 failed, 0 up to date" "$notice"
+check_on coordinator "a table a worker's migration creates is distributed" \
+    "archived_projects,labels,members,notes,projects,schema_migrations,tasks" "$(sharded_tables org_5)"
+check_on coordinator "every tenant has version 6 once" "$tenant_count" \
+    "SELECT count(*) FROM tenancy.tenants WHERE version = 6 AND pending = 0"
+debug=$(call_on coordinator debug1 "CALL tenancy.migrate_all(workers => 2)" 2>&1 || true)
+check_output "a no-op run with workers finds every tenant up to date" \
+    "migrate_all: $tenant_count tenants, 0 migrated, 0 failed, $tenant_count up to date" "$debug"
+check_on coordinator "the workers run only the tenants no node answered for (those not distributed)" \
+    "$(on coordinator "SELECT count(*) FROM tenancy.tenant_nodes WHERE node_name IS NULL")" \
+    "SELECT $(sed -n 's/.*migrate_all worker [0-9]*: \([0-9]*\) tenants.*/\1/p' <<<"$debug" | awk '{s += $1} END {print s + 0}')"
 
 echo "   workers refuse"
 for call in "SELECT tenancy.all_tenants()" "SELECT tenancy.create_tenant('org_9')" \

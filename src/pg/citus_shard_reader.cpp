@@ -1,0 +1,116 @@
+// tenancy._shard_applied_versions(): the worker-node half of reading applied
+// versions on Citus (citus.hpp's PrefetchedVersions is the coordinator half).
+//
+// The coordinator calls it once per node, through Citus'
+// master_run_on_worker(), as the calling role, with the shards of the
+// tenants' schema_migrations that the node holds. It reads them as the
+// status readers read a local table (applied_migrations.hpp): each shard
+// scanned directly, no query planned per shard, its lock tried and never
+// waited for, its relation-cache entry dropped after the scan; nothing is
+// read of a shard the caller may not SELECT. The answer is one text value,
+// because that is what master_run_on_worker() returns: a line per shard,
+//     "<i>"                      read, no versions
+//     "<i> <v> <v>@<t> ..."      read: each version, with its applied_at as a
+//                                PostgreSQL Timestamp when it has one
+//     "<i> -"                    not read (gone, locked, forbidden, malformed)
+// where <i> is the shard's position in the arguments, from 1.
+#include <string>
+
+#include "applied_migrations.hpp"
+#include "error_boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+}
+
+namespace tenancy::pg {
+
+namespace {
+
+// The elements of a text[] argument, NULLs as nullptr; in the current context.
+void text_elements(ArrayType* array, char**& values, int& count) {
+    Datum* datums = nullptr;
+    bool* nulls = nullptr;
+    deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, &count);
+    values = static_cast<char**>(palloc0(Max(count, 1) * sizeof(char*)));
+    for (int i = 0; i < count; i++)
+        if (!nulls[i]) values[i] = TextDatumGetCString(datums[i]);
+}
+
+// One shard's line, appended to answer (allocated in the caller's context).
+void read_shard(int position, const char* schema_name, const char* table_name, bool check_privileges,
+                StringInfo answer) {
+    appendStringInfo(answer, "%d", position);
+    Oid schema = schema_name != nullptr ? get_namespace_oid(schema_name, true) : InvalidOid;
+    Oid relid = OidIsValid(schema) && table_name != nullptr ? get_relname_relid(table_name, schema)
+                                                           : InvalidOid;
+    VersionsTable table;
+    if (!OidIsValid(relid) ||
+        open_versions_table(schema, relid, check_privileges, false, table) != TableState::readable) {
+        appendStringInfoString(answer, " -\n");
+        return;
+    }
+    TableScanDesc scan = table_beginscan(table.relation, GetActiveSnapshot(), 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool null = false;
+        Datum version = slot_getattr(slot, table.version, &null);
+        if (null) continue;
+        appendStringInfo(answer, " " INT64_FORMAT, DatumGetInt64(version));
+        Timestamp applied_at = 0;
+        if (status_applied_at(slot, table, applied_at))
+            appendStringInfo(answer, "@" INT64_FORMAT, applied_at);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    close_versions_table(table, true);
+    appendStringInfoChar(answer, '\n');
+}
+
+}  // namespace
+
+}  // namespace tenancy::pg
+
+using namespace tenancy::pg;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(tenancy_shard_applied_versions);
+
+// tenancy._shard_applied_versions(schemas text[], tables text[]) RETURNS text
+// (STRICT): the shards named by schemas[i].tables[i], as described above.
+Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
+    return guard_entry([&] {
+        return call_postgres([&] {
+            char **schemas = nullptr, **tables = nullptr;
+            int schema_count = 0, table_count = 0;
+            text_elements(PG_GETARG_ARRAYTYPE_P(0), schemas, schema_count);
+            text_elements(PG_GETARG_ARRAYTYPE_P(1), tables, table_count);
+            if (schema_count != table_count)
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                                errmsg("schemas and tables must have as many elements"),
+                                errdetail("schemas has %d, tables %d.", schema_count, table_count)));
+            bool check_privileges = !reads_every_table();
+            StringInfoData answer;
+            initStringInfo(&answer);
+            MemoryContext caller_context = CurrentMemoryContext;
+            MemoryContext shard_context = AllocSetContextCreate(
+                caller_context, "pg_tenancy shard versions", ALLOCSET_DEFAULT_SIZES);
+            CatalogCacheBudget budget;
+            for (int i = 0; i < schema_count; i++) {
+                CHECK_FOR_INTERRUPTS();
+                MemoryContextSwitchTo(shard_context);
+                read_shard(i + 1, schemas[i], tables[i], check_privileges, &answer);
+                MemoryContextSwitchTo(caller_context);
+                MemoryContextReset(shard_context);
+                budget.note();
+            }
+            MemoryContextDelete(shard_context);
+            PG_RETURN_TEXT_P(cstring_to_text_with_len(answer.data, answer.len));
+        });
+    });
+}
+
+}  // extern "C"
