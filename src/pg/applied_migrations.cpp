@@ -11,6 +11,7 @@
 #include "spi.hpp"
 
 extern "C" {
+#include "utils/rls.h"
 #include "access/genam.h"
 #include "access/stratnum.h"
 #include "catalog/indexing.h"
@@ -110,8 +111,8 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
     if (!OidIsValid(schema)) return TenantTable::no_schema;
 
     VersionsTable table;
-    bool check_privileges = mode == ReadMode::for_query && !reads_every_table();
-    switch (open_versions_table(schema, check_privileges, mode != ReadMode::peek, table)) {
+    Check check = mode == ReadMode::for_query ? caller_check() : Check::nothing;
+    switch (open_versions_table(schema, check, mode != ReadMode::peek, table)) {
         case TableState::readable: break;
         case TableState::no_schema: return TenantTable::no_schema;
         case TableState::no_table: return TenantTable::no_table;
@@ -169,18 +170,17 @@ constexpr unsigned tenants_between_cache_looks = 256;
 
 }  // namespace
 
-TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table) {
+TableState open_versions_table(Oid schema, Check check, bool wait, VersionsTable& table) {
     return open_versions_table(schema, get_relname_relid(schema_migrations::table_name(), schema),
-                               check_privileges, wait, table);
+                               check, wait, table);
 }
 
-TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, bool wait,
-                               VersionsTable& table) {
+TableState open_versions_table(Oid schema, Oid relid, Check check, bool wait, VersionsTable& table) {
     table = VersionsTable{};
     if (!OidIsValid(relid)) return TableState::no_table;
     // Privileges are judged from the catalog before anything is locked.
-    if (check_privileges && (!may_use_schema(schema) ||
-                             pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
+    if (check == Check::privileges &&
+        (!may_use_schema(schema) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
         return TableState::forbidden;
 
     // A Citus table's rows live elsewhere (citus.hpp reads them): its copy
@@ -202,6 +202,14 @@ TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, boo
         table = VersionsTable{};
         relation_close(relation, AccessShareLock);
         return TableState::malformed;
+    }
+    // The readers scan the table directly, past its policies: a table whose
+    // row-level security applies to the caller shows the caller nothing.
+    if (check != Check::nothing && relation->rd_rel->relrowsecurity &&
+        check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED) {
+        table = VersionsTable{};
+        relation_close(relation, AccessShareLock);
+        return TableState::forbidden;
     }
     // A status read counts in no table's statistics: otherwise the backend
     // would keep a pending statistics entry per tenant until it goes idle.
@@ -275,8 +283,9 @@ Oid CatalogDirectory::versions_table(Oid schema) const {
     return found != nullptr ? found->relid : InvalidOid;
 }
 
-bool reads_every_table() {
-    return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_DATA);
+Check caller_check() {
+    return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_DATA) ? Check::row_security
+                                                                                : Check::privileges;
 }
 
 void close_versions_table(VersionsTable& table, bool forget) {
@@ -353,7 +362,7 @@ void put_applied_migrations(FunctionCallInfo fcinfo, const char* tenant) {
     Oid schema = get_namespace_oid(tenant, true);
     if (!OidIsValid(schema)) return;
     VersionsTable table;
-    switch (open_versions_table(schema, !reads_every_table(), true, table)) {
+    switch (open_versions_table(schema, caller_check(), true, table)) {
         case TableState::readable: break;
         case TableState::forbidden:
             aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, schema_migrations::table_name());

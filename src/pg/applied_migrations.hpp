@@ -84,14 +84,25 @@ struct VersionsTable {
     int32 inserted_at_typmod = -1;
 };
 
-// Finds and opens the tenant's table. check_privileges: refuse (forbidden)
-// what GetUserId() may not SELECT, before locking anything. wait: wait for
-// the table's lock (else `locked`). Never raises for what it finds.
-TableState open_versions_table(Oid schema, bool check_privileges, bool wait, VersionsTable& table);
+// What a reader checks before it reads a table's rows (`forbidden` if it fails).
+enum class Check {
+    nothing,       // pg_tenancy's own reading (a peek, a run), shown to no one
+    row_security,  // rows shown to a caller who may SELECT every table: a table
+                   // whose row-level security applies to the caller is refused
+    privileges,    // and, first, USAGE on the schema and SELECT on the table
+};
+
+// The check for rows shown to GetUserId(): row_security for a superuser or a
+// member of pg_read_all_data, privileges for anyone else.
+Check caller_check();
+
+// Finds and opens the tenant's table. check: what GetUserId() must be
+// allowed (privileges before anything is locked). wait: wait for the
+// table's lock (else `locked`). Never raises for what it finds.
+TableState open_versions_table(Oid schema, Check check, bool wait, VersionsTable& table);
 
 // The same, for a table already found (relid; InvalidOid: there is none).
-TableState open_versions_table(Oid schema, Oid relid, bool check_privileges, bool wait,
-                               VersionsTable& table);
+TableState open_versions_table(Oid schema, Oid relid, Check check, bool wait, VersionsTable& table);
 
 // Every schema and every schema's versions table, each found by one catalog
 // scan at the start of a walk over all tenants, where looking each tenant up
@@ -125,9 +136,6 @@ private:
     int table_count_ = 0;
 };
 
-// Whether GetUserId() may SELECT every table (a superuser, pg_read_all_data):
-// then open_versions_table() need not check privileges.
-bool reads_every_table();
 
 // Closes the table, lets its lock go and, with forget, drops its relcache
 // entry when nothing else uses it, so a walk over many tenants leaves no

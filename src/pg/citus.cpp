@@ -1,8 +1,10 @@
 #include "citus.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -62,6 +64,7 @@ int32 local_group_id() {
 struct Functions {
     bool (*is_tenant_schema)(Oid schema);
     void (*create_tenant_schema_table)(Oid relid);
+    bool (*in_coordinated_transaction)();
 };
 
 // nullptr when Citus' version is not the supported one.
@@ -78,6 +81,8 @@ const Functions* functions() {
         load_external_function("$libdir/citus", "IsTenantSchema", true, nullptr));
     found.create_tenant_schema_table = reinterpret_cast<void (*)(Oid)>(
         load_external_function("$libdir/citus", "CreateTenantSchemaTable", true, nullptr));
+    found.in_coordinated_transaction = reinterpret_cast<bool (*)()>(
+        load_external_function("$libdir/citus", "InCoordinatedTransaction", true, nullptr));
     looked = true;
     return found.is_tenant_schema ? &found : nullptr;
 }
@@ -207,16 +212,27 @@ Oid shell_of_shard(Oid relid) {
 
 bool extension_created_for_placement() { return extension_created(); }
 
-// Applied versions read by the PrefetchedVersions alive, per tenant; a
-// transparent comparator, so a C string finds its tenant without allocating.
-std::map<std::string, std::vector<AppliedMigration>, std::less<>>& prefetched() {
-    static std::map<std::string, std::vector<AppliedMigration>, std::less<>> versions;
+// Applied versions read by the innermost PrefetchedVersions alive, per
+// tenant; a transparent comparator, so a C string finds its tenant without
+// allocating.
+VersionsByTenant& prefetched() {
+    static VersionsByTenant versions;
     return versions;
 }
 
 }  // namespace
 
 bool loaded() { return citus_version() != nullptr; }
+
+void refuse_off_citus(FunctionCallInfo fcinfo) {
+    if (loaded() && call_postgres([] { return extension_created(); })) return;
+    const char* function =
+        call_postgres([&] { return fcinfo->flinfo ? get_func_name(fcinfo->flinfo->fn_oid) : nullptr; });
+    throw core::Error("0A000",
+                      fmt::format("tenancy.{}() runs only on a Citus node",
+                                  function ? function : "_shard_applied_versions"),
+                      "The coordinator calls it on the nodes that hold tenants' shards.");
+}
 
 void refuse_on_worker(FunctionCallInfo fcinfo) {
     if (!loaded()) return;
@@ -380,13 +396,19 @@ bool read_through_citus(const std::string& tenant, bool peek, const VersionFilte
 namespace {
 
 // Each distributed schema_migrations of the listed tenants (of every tenant
-// schema without a list), its shard's name and the node holding it. A shard
-// is named "<table>_<shardid>" in its table's schema; Citus shortens only
-// names too long for that, which "schema_migrations" never is.
+// schema without a list): its shard's name and the node holding it, primary
+// nodes and active placements only. A shard is named "<table>_<shardid>" in
+// its table's schema; a name too long for that is shortened by Citus with a
+// hash, and left NULL here (that tenant is not read on its node).
 std::string shards_query(bool listed) {
     return std::string(
-               "SELECT CAST(ns.nspname AS pg_catalog.text), CAST(c.relname AS pg_catalog.text) "
-               "  OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) CAST(s.shardid AS pg_catalog.text), "
+               "SELECT CAST(ns.nspname AS pg_catalog.text), "
+               "  CASE WHEN pg_catalog.octet_length(CAST(c.relname AS pg_catalog.text)) "
+               "    OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.+) "
+               "    pg_catalog.octet_length(CAST(s.shardid AS pg_catalog.text)) "
+               "    OPERATOR(pg_catalog.<) 64 "
+               "  THEN CAST(c.relname AS pg_catalog.text) OPERATOR(pg_catalog.||) '_' "
+               "    OPERATOR(pg_catalog.||) CAST(s.shardid AS pg_catalog.text) END, "
                "  n.nodename, CAST(n.nodeport AS pg_catalog.text) "
                "FROM pg_catalog.pg_class AS c "
                "JOIN pg_catalog.pg_namespace AS ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace ") +
@@ -400,11 +422,13 @@ std::string shards_query(bool listed) {
            " AND d.repmodel OPERATOR(pg_catalog.<>) 't' "
            "JOIN pg_catalog.pg_dist_shard AS s ON s.logicalrelid OPERATOR(pg_catalog.=) d.logicalrelid "
            "JOIN pg_catalog.pg_dist_placement AS p ON p.shardid OPERATOR(pg_catalog.=) s.shardid "
+           " AND p.shardstate OPERATOR(pg_catalog.=) 1 "
            "JOIN pg_catalog.pg_dist_node AS n ON n.groupid OPERATOR(pg_catalog.=) p.groupid "
-           "WHERE c.relname OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.name) AND n.isactive";
+           " AND n.isactive AND n.noderole OPERATOR(pg_catalog.=) 'primary' "
+           "WHERE c.relname OPERATOR(pg_catalog.=) CAST($1 AS pg_catalog.name)";
 }
 
-// One node's tenants and the command that reads their shards there.
+// One node's tenants, and their shards' names there.
 struct NodeRead {
     std::vector<std::string> tenants;
     std::vector<std::string> shards;
@@ -422,76 +446,114 @@ std::string sql_literal(const std::string& value) {
     return literal + "'";
 }
 
-// Takes one node's answer (citus_shard_reader.cpp's lines).
-void take_answer(const NodeRead& node, const std::string& answer) {
-    std::size_t at = 0;
-    while (at < answer.size()) {
-        std::size_t end = answer.find('\n', at);
-        if (end == std::string::npos) end = answer.size();
-        std::string line = answer.substr(at, end - at);
-        at = end + 1;
+// What the node runs. The arguments come from a fenced subquery (OFFSET 0),
+// never constants the planner could fold a function over, and the call
+// happens only where pg_tenancy is installed: on a node without it, a
+// function someone else put under that name never runs as the caller.
+std::string node_command(const NodeRead& node) {
+    return "SELECT tenancy._shard_applied_versions(a.schemas, a.tables) FROM (SELECT CAST(" +
+           sql_literal(array_literal(node.tenants)) + " AS pg_catalog.text[]) AS schemas, CAST(" +
+           sql_literal(array_literal(node.shards)) +
+           " AS pg_catalog.text[]) AS tables OFFSET 0) AS a WHERE EXISTS (SELECT FROM "
+           "pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_tenancy')";
+}
+
+bool parse_int(std::string_view text, std::int64_t& value) {
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc() && end == text.data() + text.size();
+}
+
+// Takes one node's answer (citus_shard_reader.cpp's lines) into read; false,
+// with nothing taken, when it is not such an answer.
+bool take_answer(const NodeRead& node, std::string_view answer, VersionsByTenant& read) {
+    VersionsByTenant taken;
+    while (!answer.empty()) {
+        std::size_t end = answer.find('\n');
+        std::string_view line = answer.substr(0, end);
+        answer = end == std::string_view::npos ? std::string_view() : answer.substr(end + 1);
         std::size_t space = line.find(' ');
-        std::size_t position = std::stoul(line.substr(0, space));
-        if (position < 1 || position > node.tenants.size()) continue;
-        std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
-        if (rest == "-") continue;  // not read: left to be read one by one
-        std::vector<AppliedMigration>& rows = prefetched()[node.tenants[position - 1]];
-        std::size_t from = 0;
-        while (from < rest.size()) {
-            std::size_t next = rest.find(' ', from);
-            if (next == std::string::npos) next = rest.size();
-            std::string token = rest.substr(from, next - from);
-            from = next + 1;
+        std::int64_t position = 0;
+        if (!parse_int(line.substr(0, space), position) || position < 1 ||
+            position > static_cast<std::int64_t>(node.tenants.size()))
+            return false;
+        std::string_view rest = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+        if (rest == "-") continue;  // not read
+        std::vector<AppliedMigration>& rows = taken[node.tenants[position - 1]];
+        while (!rest.empty()) {
+            std::size_t next = rest.find(' ');
+            std::string_view token = rest.substr(0, next);
+            rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
             std::size_t sign = token.find('@');
             AppliedMigration row;
-            row.version = std::stoll(token.substr(0, sign));
-            row.has_inserted_at = sign != std::string::npos;
-            if (row.has_inserted_at) row.inserted_at = std::stoll(token.substr(sign + 1));
+            if (!parse_int(token.substr(0, sign), row.version)) return false;
+            row.has_inserted_at = sign != std::string_view::npos;
+            if (row.has_inserted_at && !parse_int(token.substr(sign + 1), row.inserted_at))
+                return false;
             rows.push_back(row);
         }
     }
+    for (auto& [tenant, rows] : taken) read[tenant] = std::move(rows);
+    return true;
 }
 
-void warn_unread_node(const std::string& name, const std::string& port, const std::string& why) {
+void warn_unread_node(const char* name, const char* port, const char* why) {
     ereport(WARNING,
-            (errmsg("pg_tenancy could not read applied versions on Citus node %s:%s", name.c_str(),
-                    port.c_str()),
-             errdetail("%s", why.c_str()),
+            (errmsg("pg_tenancy could not read applied versions on Citus node %s:%s", name, port),
+             errdetail("%s", why),
              errhint("Citus connects to the node as the calling role, which must be able to log "
                      "in there; pg_tenancy must be installed there at the coordinator's version. "
                      "Meanwhile migrate_all reads the node's tenants one by one, and the status "
                      "views show them as unknown.")));
 }
 
+// Whether the nodes may be asked on their own connections: not once this
+// transaction has work open on them (its own changes, which new connections
+// would not see). Without Citus' answer, not inside a transaction block.
+bool nodes_may_be_asked() {
+    const Functions* citus = functions();
+    if (citus != nullptr && citus->in_coordinated_transaction != nullptr)
+        return !citus->in_coordinated_transaction();
+    return !IsTransactionBlock();
+}
+
 }  // namespace
 
 PrefetchedVersions::PrefetchedVersions(const std::vector<std::string>* tenants) {
-    prefetched().clear();
+    // What this object read replaces the outer one's only once complete: an
+    // error on the way leaves the outer one's as they were.
+    VersionsByTenant read;
+    auto install = [&] {
+        outer_ = std::move(prefetched());
+        prefetched() = std::move(read);
+    };
     if (!loaded() || (tenants != nullptr && tenants->empty()) ||
-        !call_postgres([] { return extension_created(); }))
+        !call_postgres([] { return extension_created() && nodes_may_be_asked(); })) {
+        install();
         return;
+    }
     spi::connect();
     std::vector<spi::Value> arguments{std::string(schema_migrations::table_name())};
     if (tenants != nullptr) arguments.push_back(array_literal(*tenants));
     std::vector<spi::Row> shards = spi::query(shards_query(tenants != nullptr), arguments);
     std::map<std::pair<std::string, std::string>, NodeRead> nodes;
+    std::map<std::string, int> answering_nodes;  // per tenant: more than one, and it is not read
     for (spi::Row& shard : shards) {
+        if (!shard[1]) continue;
         NodeRead& node = nodes[{*shard[2], *shard[3]}];
+        answering_nodes[*shard[0]]++;
         node.tenants.push_back(std::move(*shard[0]));
         node.shards.push_back(std::move(*shard[1]));
     }
     if (nodes.empty()) {
         spi::finish();
+        install();
         return;
     }
     std::vector<std::string> names, ports, commands;
     for (auto& [address, node] : nodes) {
         names.push_back(address.first);
         ports.push_back(address.second);
-        commands.push_back("SELECT tenancy._shard_applied_versions(CAST(" +
-                           sql_literal(array_literal(node.tenants)) +
-                           " AS pg_catalog.text[]), CAST(" + sql_literal(array_literal(node.shards)) +
-                           " AS pg_catalog.text[]))");
+        commands.push_back(node_command(node));
     }
     std::vector<spi::Row> answers = spi::query(
         "SELECT node_name, CAST(node_port AS pg_catalog.text), success, result "
@@ -500,17 +562,26 @@ PrefetchedVersions::PrefetchedVersions(const std::vector<std::string>* tenants) 
         {array_literal(names), array_literal(ports), array_literal(commands)});
     spi::finish();
     for (const spi::Row& answer : answers) {
-        const NodeRead& node = nodes[{answer[0].value_or(""), answer[1].value_or("")}];
-        if (answer[2] != spi::Value("t")) {
-            std::string why = answer[3].value_or("no answer");
-            call_postgres([&] { warn_unread_node(*answer[0], *answer[1], why); });
-            continue;
-        }
-        take_answer(node, answer[3].value_or(""));
+        std::string name = answer[0].value_or(""), port = answer[1].value_or("");
+        auto node = nodes.find({name, port});
+        std::string why;
+        if (node == nodes.end())
+            why = "It answered a question it was not asked.";
+        else if (answer[2] != spi::Value("t"))
+            why = answer[3].value_or("no answer");
+        else if (!answer[3])
+            why = "pg_tenancy is not installed there.";
+        else if (!take_answer(node->second, *answer[3], read))
+            why = "Its answer is not one this version of pg_tenancy reads.";
+        if (!why.empty())
+            call_postgres([&] { warn_unread_node(name.c_str(), port.c_str(), why.c_str()); });
     }
+    for (const auto& [tenant, count] : answering_nodes)
+        if (count > 1) read.erase(tenant);
+    install();
 }
 
-PrefetchedVersions::~PrefetchedVersions() { prefetched().clear(); }
+PrefetchedVersions::~PrefetchedVersions() { prefetched() = std::move(outer_); }
 
 bool prefetched_versions(const char* tenant, const AppliedMigration*& rows,
                          std::size_t& count) noexcept {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,10 @@ namespace tenancy::pg::citus {
 
 // Whether Citus' library is loaded into this server.
 bool loaded();
+
+// Raises 0A000 unless Citus is loaded and created in this database (for the
+// functions the coordinator calls on the nodes).
+void refuse_off_citus(FunctionCallInfo fcinfo);
 
 // Raises 0A000 when this database is a Citus worker node: the registry and
 // the tenants' metadata live on the coordinator, a worker holds shards only.
@@ -62,6 +67,8 @@ bool distributed_table(Oid relid);
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
                         std::vector<AppliedMigration>& rows, TenantTable& result);
 
+using VersionsByTenant = std::map<std::string, std::vector<AppliedMigration>, std::less<>>;
+
 // For the lifetime of the object, the applied versions of the given tenants
 // (every tenant when nullptr) whose table of applied versions is
 // distributed, read on their nodes in one call per node, the nodes in
@@ -70,13 +77,18 @@ bool read_through_citus(const std::string& tenant, bool peek, const VersionFilte
 // inserted_at is as the status views show it (timestamp(0)). A node that
 // cannot answer: a WARNING, and its tenants are left out (migrate_all's
 // peeks read them one by one; the status views show them as unknown).
-// Does nothing without Citus.
+// Reads nothing without Citus, and nothing once this transaction has work
+// open on the nodes (new connections would not see its changes). Nested
+// objects stack: the outer one's versions are back when the inner one goes.
 class PrefetchedVersions {
 public:
     explicit PrefetchedVersions(const std::vector<std::string>* tenants);
     ~PrefetchedVersions();
     PrefetchedVersions(const PrefetchedVersions&) = delete;
     PrefetchedVersions& operator=(const PrefetchedVersions&) = delete;
+
+private:
+    VersionsByTenant outer_;
 };
 
 // What the PrefetchedVersions alive read for the tenant: false when it has

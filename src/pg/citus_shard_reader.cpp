@@ -7,16 +7,21 @@
 // status readers read a local table (applied_migrations.hpp): each shard
 // scanned directly, no query planned per shard, its lock tried and never
 // waited for, its relation-cache entry dropped after the scan; nothing is
-// read of a shard the caller may not SELECT. The answer is one text value,
+// read of a shard the caller may not SELECT, or whose row-level security
+// applies to the caller. A shard holding more than max_rows_per_shard
+// versions is not read either: one tenant owner's huge table must not make
+// the node's answer too large for the tenants beside it. The answer is one text value,
 // because that is what master_run_on_worker() returns: a line per shard,
 //     "<i>"                      read, no versions
 //     "<i> <v> <v>@<t> ..."      read: each version, with its applied_at as a
 //                                PostgreSQL Timestamp when it has one
-//     "<i> -"                    not read (gone, locked, forbidden, malformed)
+//     "<i> -"                    not read (gone, locked, forbidden, malformed,
+//                                too long)
 // where <i> is the shard's position in the arguments, from 1.
 #include <string>
 
 #include "applied_migrations.hpp"
+#include "citus.hpp"
 #include "error_boundary.hpp"
 
 extern "C" {
@@ -29,6 +34,10 @@ namespace tenancy::pg {
 
 namespace {
 
+constexpr int max_rows_per_shard = 10000;
+// Far below the 1 GB a text value may hold: the shards past it are not read.
+constexpr int max_answer_bytes = 256 * 1024 * 1024;
+
 // The elements of a text[] argument, NULLs as nullptr; in the current context.
 void text_elements(ArrayType* array, char**& values, int& count) {
     Datum* datums = nullptr;
@@ -40,24 +49,32 @@ void text_elements(ArrayType* array, char**& values, int& count) {
 }
 
 // One shard's line, appended to answer (allocated in the caller's context).
-void read_shard(int position, const char* schema_name, const char* table_name, bool check_privileges,
+void read_shard(int position, const char* schema_name, const char* table_name, Check check,
                 StringInfo answer) {
+    int line_start = answer->len;
     appendStringInfo(answer, "%d", position);
     Oid schema = schema_name != nullptr ? get_namespace_oid(schema_name, true) : InvalidOid;
     Oid relid = OidIsValid(schema) && table_name != nullptr ? get_relname_relid(table_name, schema)
                                                            : InvalidOid;
     VersionsTable table;
     if (!OidIsValid(relid) ||
-        open_versions_table(schema, relid, check_privileges, false, table) != TableState::readable) {
+        answer->len >= max_answer_bytes ||
+        open_versions_table(schema, relid, check, false, table) != TableState::readable) {
         appendStringInfoString(answer, " -\n");
         return;
     }
     TableScanDesc scan = table_beginscan(table.relation, GetActiveSnapshot(), 0, nullptr);
     TupleTableSlot* slot = table_slot_create(table.relation, nullptr);
+    int rows = 0;
+    bool too_many = false;
     while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
         bool null = false;
         Datum version = slot_getattr(slot, table.version, &null);
         if (null) continue;
+        if (++rows > max_rows_per_shard) {
+            too_many = true;
+            break;
+        }
         appendStringInfo(answer, " " INT64_FORMAT, DatumGetInt64(version));
         Timestamp applied_at = 0;
         if (status_applied_at(slot, table, applied_at))
@@ -66,6 +83,11 @@ void read_shard(int position, const char* schema_name, const char* table_name, b
     ExecDropSingleTupleTableSlot(slot);
     table_endscan(scan);
     close_versions_table(table, true);
+    if (too_many) {
+        answer->len = line_start;
+        answer->data[line_start] = '\0';
+        appendStringInfo(answer, "%d -", position);
+    }
     appendStringInfoChar(answer, '\n');
 }
 
@@ -83,6 +105,7 @@ PG_FUNCTION_INFO_V1(tenancy_shard_applied_versions);
 // (STRICT): the shards named by schemas[i].tables[i], as described above.
 Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
+        citus::refuse_off_citus(fcinfo);
         return call_postgres([&] {
             char **schemas = nullptr, **tables = nullptr;
             int schema_count = 0, table_count = 0;
@@ -92,7 +115,7 @@ Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
                 ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                                 errmsg("schemas and tables must have as many elements"),
                                 errdetail("schemas has %d, tables %d.", schema_count, table_count)));
-            bool check_privileges = !reads_every_table();
+            Check check = caller_check();
             StringInfoData answer;
             initStringInfo(&answer);
             MemoryContext caller_context = CurrentMemoryContext;
@@ -102,7 +125,7 @@ Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
             for (int i = 0; i < schema_count; i++) {
                 CHECK_FOR_INTERRUPTS();
                 MemoryContextSwitchTo(shard_context);
-                read_shard(i + 1, schemas[i], tables[i], check_privileges, &answer);
+                read_shard(i + 1, schemas[i], tables[i], check, &answer);
                 MemoryContextSwitchTo(caller_context);
                 MemoryContextReset(shard_context);
                 budget.note();

@@ -656,7 +656,6 @@ void run_all(const Call& call) {
     auto* run = static_cast<SharedRun*>(dsm_segment_address(segment));
     fill_run(run, call, tenants);
     run->run_id = log.id();
-    if (prefetched) finish_prefetched_tenants(run, plan);
     auto* handles = static_cast<WorkerHandles*>(call_postgres(
         [] { return MemoryContextAllocZero(TopMemoryContext, sizeof(WorkerHandles)); }));
     call_postgres([&] { on_dsm_detach(segment, terminate_workers_on_detach, PointerGetDatum(handles)); });
@@ -670,6 +669,7 @@ void run_all(const Call& call) {
 
     std::unique_ptr<SharedError> stop_error;
     try {
+        if (prefetched) finish_prefetched_tenants(run, plan);
         int started = call_postgres([&] { return start_workers(segment, run, call.workers, handles); });
         CallerRun c{run, plan, log, call.may_commit, started, {}};
         log.update(run, started);

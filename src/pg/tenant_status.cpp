@@ -16,9 +16,12 @@
 //    owner, or of the registry's owner (the extension's owner): it may quote
 //    a tenant's data;
 //  - nothing of a tenant's versions unless the caller may SELECT its table
-//    (and has USAGE on its schema); a table locked by someone else, or not in
-//    Ecto's layout, shows nothing either. The tenants view then shows NULL
-//    version and pending, migration_states no rows for the tenant.
+//    (and has USAGE on its schema), nor when its row-level security applies
+//    to the caller; a table locked by someone else, or not in Ecto's layout,
+//    shows nothing either. The tenants view then shows NULL version and
+//    pending, migration_states no rows for the tenant.
+// On Citus, a distributed tenant's versions are what its node answered
+// before the walk (citus::PrefetchedVersions, one call per node).
 #include <string>
 
 #include "applied_migrations.hpp"
@@ -141,7 +144,7 @@ struct Walk {
     Snapshot snapshot;
     Oid registry_owner;
     bool sees_every_error;  // the caller has the registry owner's privileges
-    bool check_privileges;  // false when the caller may SELECT every table
+    Check check;  // what the caller must be allowed to see a tenant's versions
     // Every schema and versions table, when the walk reads every tenant;
     // nullptr for one tenant, which the catalog caches find cheaper.
     const CatalogDirectory* directory = nullptr;
@@ -303,9 +306,9 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
     TableState state = TableState::no_schema;
     if (entry != nullptr)
         state = open_versions_table(schema, walk.directory->versions_table(schema),
-                                    walk.check_privileges, false, table);
+                                    walk.check, false, table);
     else if (OidIsValid(schema))
-        state = open_versions_table(schema, walk.check_privileges, false, table);
+        state = open_versions_table(schema, walk.check, false, table);
     TenantReading reading;
     reading.seen = static_cast<bool*>(palloc0(Max(walk.registered.count, 1) * sizeof(bool)));
 
@@ -397,7 +400,7 @@ void walk_registry(Walk& walk) {
     Relation registry = table_open(registry_table("tenant_registry"), AccessShareLock);
     walk.registry_owner = registry->rd_rel->relowner;
     walk.sees_every_error = has_privs_of_role(GetUserId(), walk.registry_owner);
-    walk.check_privileges = !reads_every_table();
+    walk.check = caller_check();
     AttrNumber tenant_column = column(registry, "tenant"),
                created_at_column = column(registry, "created_at"),
                last_error_column = column(registry, "last_error"),

@@ -121,8 +121,13 @@ check_on "$org_2_node" "on the tenant's node, the coordinator's reader reads its
     "SELECT regexp_replace(tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['$org_2_shard']), '@[0-9]+', '@', 'g')"
 check_on "$org_2_node" "and shows nothing of a shard the caller may not read" "1 -" \
     "SET ROLE status_reader; SELECT tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['$org_2_shard'])"
-check_on "$org_2_node" "nor of a shard it does not hold" "1 -" \
-    "SELECT tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['schema_migrations_1'])"
+check_output "the reader refuses arrays of different lengths with 22023" \
+    "^22023: schemas and tables must have as many elements$" \
+    "$(error_of "$org_2_node" "SELECT tenancy._shard_applied_versions(ARRAY['a'], ARRAY['b', 'c'])")"
+other_node=worker1
+[ "$org_2_node" = worker1 ] && other_node=worker2
+check_on "$other_node" "nor of a shard the node does not hold" "1 -" \
+    "SELECT tenancy._shard_applied_versions(ARRAY['org_2'], ARRAY['$org_2_shard'])"
 
 echo "   a table Citus cannot distribute fails the migration, named"
 on coordinator "CREATE TABLE public.plans (id int PRIMARY KEY)" >/dev/null
@@ -165,6 +170,20 @@ check_output "move_tenant refuses a tenant whose schema is not distributed" \
     "$(error_of coordinator "SELECT tenancy.move_tenant('local_1', '127.0.0.1', $back)")"
 check_on coordinator "its node is NULL" "local_1||" \
     "SELECT tenant, node_name, node_port FROM tenancy.tenant_nodes WHERE tenant = 'local_1'"
+
+echo "   inside a transaction"
+check_on coordinator "a transaction with changes on the nodes sees its tenants as unknown, not as committed" "org_2||" \
+    "BEGIN; DELETE FROM org_2.schema_migrations WHERE version = 5;
+     SELECT tenant, version, pending FROM tenancy.tenants WHERE tenant = 'org_2'; ROLLBACK"
+notice=$(on coordinator "BEGIN; SET LOCAL client_min_messages = notice;
+                         DELETE FROM org_2.schema_migrations WHERE version = 5;
+                         CALL tenancy.migrate_all(); ROLLBACK" 2>&1 || true)
+check_output "migrate_all in that transaction reads the tenants through it, and finds the change" \
+    "migrate_all: 3 tenants, 1 migrated, 0 failed, 2 up to date" "$notice"
+odd='o'"'"'rg "ü\x,{}'
+on coordinator "SET tenancy.tenant_name_pattern = '.'; SELECT tenancy.create_tenant(\$n\$$odd\$n\$)" >/dev/null
+check_on coordinator "a tenant named with quotes, a backslash, braces and a comma is read on its node" "5|0" \
+    "SELECT version, pending FROM tenancy.tenants WHERE tenant = \$n\$$odd\$n\$"
 
 echo "   managed tables"
 on coordinator "CREATE TABLE public.hashed (id int PRIMARY KEY);

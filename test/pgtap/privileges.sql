@@ -3,7 +3,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(13);
+SELECT plan(14);
 
 SELECT tenancy.create_tenant('shop');
 CREATE ROLE tenancy_test_app;
@@ -14,7 +14,8 @@ SELECT results_eq(
       WHERE n.nspname = 'tenancy' AND has_function_privilege('tenancy_test_app', p.oid, 'EXECUTE')
       ORDER BY 1$$,
     ARRAY['tenancy._applied_migrations(text)', 'tenancy._checksum(text)',
-          'tenancy._library_loaded()', 'tenancy._pool_unusable_reason(oid,oid)', 'tenancy._tenant_nodes()',
+          'tenancy._library_loaded()', 'tenancy._pool_unusable_reason(oid,oid)',
+          'tenancy._shard_applied_versions(text[],text[])', 'tenancy._tenant_nodes()',
           'tenancy._tenant_states(boolean)', 'tenancy._version_states(text)',
           'tenancy.all_tenants()', 'tenancy.migration_status(text)',
           'tenancy.pending_tenants()', 'tenancy.set_tenant(text,boolean)'],
@@ -27,6 +28,9 @@ SELECT ok(NOT EXISTS (
                             'grant_tenant_access', 'revoke_tenant_access', 'refill_tenant_pool')
       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')),
     'every function but set_tenant and the committing procedures pins its search_path');
+
+SELECT throws_ok($$SELECT tenancy._shard_applied_versions(ARRAY['shop'], ARRAY['schema_migrations_1'])$$,
+                 '0A000', NULL, '_shard_applied_versions() runs only on a Citus node');
 
 SET LOCAL ROLE tenancy_test_app;
 SELECT results_eq('SELECT * FROM tenancy.all_tenants()', ARRAY['shop'], 'PUBLIC lists the tenants');

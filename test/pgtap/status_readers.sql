@@ -7,7 +7,7 @@ BEGIN;
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION pg_tenancy;
-SELECT plan(34);
+SELECT plan(38);
 
 CREATE ROLE tenancy_status_reader;
 CREATE ROLE tenancy_status_owner;
@@ -76,6 +76,24 @@ SELECT results_eq($$SELECT tenant, last_error FROM tenancy.tenants WHERE last_er
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM tenancy.tenants WHERE last_error IS NOT NULL), 2,
           'the extension''s owner sees every last_error');
+
+-- Row-level security: the readers scan the table directly, past its
+-- policies, so a table whose policies apply to the reader shows it nothing.
+ALTER TABLE open.schema_migrations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_the_first ON open.schema_migrations FOR SELECT USING (version = 1);
+SET LOCAL ROLE tenancy_status_reader;
+SELECT results_eq($$SELECT version, pending FROM tenancy.tenants WHERE tenant = 'open'$$,
+    $$VALUES (NULL::bigint, NULL::int)$$,
+    'a version table whose row-level security applies to the reader shows it nothing');
+SELECT is((SELECT count(*)::int FROM tenancy.migration_status('open')), 0,
+          'nor does migration_status()');
+SELECT throws_ok($$SELECT * FROM tenancy._applied_migrations('open')$$, '42501', NULL,
+                 '_applied_migrations() refuses it');
+RESET ROLE;
+SELECT results_eq($$SELECT version, pending FROM tenancy.tenants WHERE tenant = 'open'$$,
+    $$VALUES (2::bigint, 0)$$, 'a superuser, whom row-level security does not apply to, sees it');
+DROP POLICY only_the_first ON open.schema_migrations;
+ALTER TABLE open.schema_migrations DISABLE ROW LEVEL SECURITY;
 
 -- A version table a tenant owner replaced by something else is that
 -- tenant's own failure: the views show it with NULLs, migrate() fails clearly.
