@@ -13,7 +13,7 @@ scripts/with-cluster.sh --fsync bash -c '
     for bench in "create_tenant.sh 30" "manage_tenant.sh 240" "migrate_all_noop.sh 10000 5" \
                  "migrate_all_apply.sh 2000 3" "migrate_all_workers.sh 200 3" "concurrent_inserts.sh 4 20" \
                  "tenant_pool.sh 30 8 25" "tenant_usage.sh 10000 5" \
-                 "online_migration.sh 100 400000 4 3"; do
+                 "online_migration.sh 100 1000000 4 3"; do
         psql -X -q -d postgres -c CHECKPOINT
         bash bench/$bench
     done
