@@ -21,7 +21,9 @@ namespace {
 }  // namespace
 
 std::optional<std::string> text_argument(FunctionCallInfo fcinfo, int index) {
-    if (PG_ARGISNULL(index)) return std::nullopt;
+    // Past the arguments: an older SQL declaration of the function (a
+    // database not updated yet) has fewer; the argument is absent.
+    if (PG_NARGS() <= index || PG_ARGISNULL(index)) return std::nullopt;
     text* value = call_postgres([&] { return PG_GETARG_TEXT_PP(index); });
     return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
 }

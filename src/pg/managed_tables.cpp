@@ -361,7 +361,8 @@ Datum tenancy_manage_tenant(PG_FUNCTION_ARGS) {
                 {std::to_string(table), tenancy::core::text_array_literal(template_elements), on_create ? "true" : "false",
                  on_update ? "true" : "false", on_delete});
         }
-        if (!PG_ARGISNULL(6)) pool::set_managed_pool(table, PG_GETARG_INT32(6));
+        // 0.1.0's declaration has no pool argument.
+        if (PG_NARGS() > 6 && !PG_ARGISNULL(6)) pool::set_managed_pool(table, PG_GETARG_INT32(6));
         int backfilled = fill ? backfill(table, names, name_template) : 0;
         spi::finish();
         return Int32GetDatum(backfilled);
