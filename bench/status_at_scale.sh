@@ -6,7 +6,8 @@
 # session; the session's memory after the call is read from
 # pg_backend_memory_contexts. Rows go to the client (psql, unaligned, into
 # /dev/null); "migration_status, counted" counts its rows in the server, to
-# tell the reader's cost from the transfer of 20 rows per tenant.
+# tell the reader's cost from the transfer of 20 rows per tenant, and
+# "migration_status, libpq" has pgbench receive the rows without printing them.
 # Usage: status_at_scale.sh [TENANTS] [RUNS]   (100000 for the large case)
 source "$(dirname "$0")/lib.sh"
 tenants=${1:-10000}
@@ -61,6 +62,18 @@ INSERT INTO bench VALUES ('$name', $run, :t1 - :t0, :cache_kb, :backend_kb);
 SQL
 }
 
+# The same rows received by a client that does not print them: pgbench's
+# latency for the statement (libpq receives every row, as a driver does),
+# where psql also formats each row into /dev/null once it has them all.
+received_arm() {
+    local name=$1 statement=$2 run=$3 script latency
+    script=$(mktemp)
+    echo "$statement;" >"$script"
+    latency=$(pgbench -n -t 1 -f "$script" "$db" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p')
+    rm -f "$script"
+    psql -X -q -d "$db" -c "INSERT INTO bench VALUES ('$name', $run, $latency / 1000.0, NULL, NULL)"
+}
+
 arms=("migrate_all" "tenants" "pending question" "pending_tenants" "migration_status"
       "migration_status, counted")
 statements=("CALL tenancy.migrate_all()"
@@ -71,7 +84,9 @@ statements=("CALL tenancy.migrate_all()"
             "SELECT count(*) FROM tenancy.migration_status()")
 for run in $(seq 1 "$runs"); do
     for i in "${!arms[@]}"; do arm "${arms[$i]}" "${statements[$i]}" "$run"; done
+    received_arm "migration_status, libpq" "SELECT * FROM tenancy.migration_status()" "$run"
 done
+arms+=("migration_status, libpq")
 
 echo "status at scale: $tenants tenants x 20 applied versions, made in $(printf %.0f "$made") s; median of $runs runs, each call in a new session"
 baseline=$(psql -X -A -t -d "$db" -c "$(median_sql bench migrate_all)")
@@ -80,6 +95,6 @@ for name in "${arms[@]}"; do
     memory=$(psql -X -A -t -F ' ' -d "$db" -c "
         SELECT max(cache_kb), max(backend_kb) FROM bench WHERE arm = '$name'")
     read -r cache backend <<<"$memory"
-    printf '  %-24s %8.3f s  %5.2fx migrate_all   CacheMemoryContext %6s kB   backend %7s kB\n' \
-        "$name" "$median" "$(echo "$median / $baseline" | bc -l)" "$cache" "$backend"
+    printf '  %-26s %8.3f s  %5.2fx migrate_all   CacheMemoryContext %6s kB   backend %7s kB\n' \
+        "$name" "$median" "$(echo "$median / $baseline" | bc -l)" "${cache:--}" "${backend:--}"
 done
