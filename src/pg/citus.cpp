@@ -338,20 +338,6 @@ bool keeps(const VersionFilter* keep, std::int64_t version) {
     return std::find(keep->versions.begin(), keep->versions.end(), version) != keep->versions.end();
 }
 
-// A text[] literal of the values.
-std::string array_literal(const std::vector<std::string>& values) {
-    std::string literal = "{";
-    for (std::size_t i = 0; i < values.size(); i++) {
-        literal += i ? ",\"" : "\"";
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') literal += '\\';
-            literal += c;
-        }
-        literal += '"';
-    }
-    return literal + "}";
-}
-
 }  // namespace
 
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
@@ -434,26 +420,14 @@ struct NodeRead {
     std::vector<std::string> shards;
 };
 
-// A string literal, as quote_literal() makes it (E'' when it holds a
-// backslash, so that it reads the same whatever standard_conforming_strings).
-std::string sql_literal(const std::string& value) {
-    bool escape = value.find('\\') != std::string::npos;
-    std::string literal = escape ? " E'" : "'";
-    for (char c : value) {
-        if (c == '\'' || c == '\\') literal += c;
-        literal += c;
-    }
-    return literal + "'";
-}
-
 // What the node runs. The arguments come from a fenced subquery (OFFSET 0),
 // never constants the planner could fold a function over, and the call
 // happens only where pg_tenancy is installed: on a node without it, a
 // function someone else put under that name never runs as the caller.
 std::string node_command(const NodeRead& node) {
     return "SELECT tenancy._shard_applied_versions(a.schemas, a.tables) FROM (SELECT CAST(" +
-           sql_literal(array_literal(node.tenants)) + " AS pg_catalog.text[]) AS schemas, CAST(" +
-           sql_literal(array_literal(node.shards)) +
+           core::quote_literal(core::text_array_literal(node.tenants)) + " AS pg_catalog.text[]) AS schemas, CAST(" +
+           core::quote_literal(core::text_array_literal(node.shards)) +
            " AS pg_catalog.text[]) AS tables OFFSET 0) AS a WHERE EXISTS (SELECT FROM "
            "pg_catalog.pg_extension AS e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_tenancy')";
 }
@@ -533,7 +507,7 @@ PrefetchedVersions::PrefetchedVersions(const std::vector<std::string>* tenants) 
     }
     spi::connect();
     std::vector<spi::Value> arguments{std::string(schema_migrations::table_name())};
-    if (tenants != nullptr) arguments.push_back(array_literal(*tenants));
+    if (tenants != nullptr) arguments.push_back(core::text_array_literal(*tenants));
     std::vector<spi::Row> shards = spi::query(shards_query(tenants != nullptr), arguments);
     std::map<std::pair<std::string, std::string>, NodeRead> nodes;
     std::map<std::string, int> answering_nodes;  // per tenant: more than one, and it is not read
@@ -559,7 +533,7 @@ PrefetchedVersions::PrefetchedVersions(const std::vector<std::string>* tenants) 
         "SELECT node_name, CAST(node_port AS pg_catalog.text), success, result "
         "FROM pg_catalog.master_run_on_worker(CAST($1 AS pg_catalog.text[]), "
         "CAST($2 AS pg_catalog.int4[]), CAST($3 AS pg_catalog.text[]), true)",
-        {array_literal(names), array_literal(ports), array_literal(commands)});
+        {core::text_array_literal(names), core::text_array_literal(ports), core::text_array_literal(commands)});
     spi::finish();
     for (const spi::Row& answer : answers) {
         std::string name = answer[0].value_or(""), port = answer[1].value_or("");

@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "../core/error.hpp"
+#include "../core/identifier.hpp"
 #include "arguments.hpp"
 #include "citus.hpp"
 #include "error_boundary.hpp"
@@ -281,19 +282,7 @@ struct Subset {
 std::vector<TenantRow> tenants_in_name_order(const Subset& subset) {
     std::vector<TenantRow> tenants;
     spi::Value names;
-    if (subset.tenants) {
-        // An array literal of quoted elements: any name survives it.
-        std::string literal = "{";
-        for (std::size_t i = 0; i < subset.tenants->size(); i++) {
-            literal += i ? ",\"" : "\"";
-            for (char c : (*subset.tenants)[i]) {
-                if (c == '"' || c == '\\') literal += '\\';
-                literal += c;
-            }
-            literal += '"';
-        }
-        names = literal + "}";
-    }
+    if (subset.tenants) names = core::text_array_literal(*subset.tenants);
     // As the registry's owner: last_error is not readable by every caller,
     // and only whether there is one is read here.
     std::vector<spi::Row> rows;
