@@ -34,6 +34,7 @@
 #include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "arguments.hpp"
+#include "background_workers.hpp"
 #include "citus.hpp"
 #include "error_boundary.hpp"
 #include "registry.hpp"
@@ -43,7 +44,6 @@
 extern "C" {
 #include "pgstat.h"
 #include "port/atomics.h"
-#include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
@@ -421,18 +421,12 @@ bool all_workers_stopped(WorkerHandles* handles) {
 int start_workers(dsm_segment* segment, SharedRun* run, int asked, WorkerHandles* handles) {
     const char* procedure = procedure_name(options_of(run));
     for (int i = 0; i < asked; i++) {
-        BackgroundWorker worker;
-        memset(&worker, 0, sizeof(worker));
-        worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        worker.bgw_restart_time = BGW_NEVER_RESTART;
-        snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_tenancy");
-        snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name),
-                 "tenancy_migration_worker_main");
-        snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_tenancy %s run %lld worker %d",
-                 procedure, static_cast<long long>(run->run_id), i + 1);
-        snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_tenancy migration worker");
-        worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(segment));
+        char name[BGW_MAXLEN];
+        snprintf(name, sizeof name, "pg_tenancy %s run %lld worker %d", procedure,
+                 static_cast<long long>(run->run_id), i + 1);
+        BackgroundWorker worker =
+            describe_worker("tenancy_migration_worker_main", "pg_tenancy migration worker", name,
+                            UInt32GetDatum(dsm_segment_handle(segment)));
         memcpy(worker.bgw_extra, &i, sizeof(int));
         worker.bgw_notify_pid = MyProcPid;
         BackgroundWorkerHandle* handle = nullptr;

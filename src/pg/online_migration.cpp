@@ -8,6 +8,7 @@
 #include "../core/error.hpp"
 #include "../core/identifier.hpp"
 #include "applied_migrations.hpp"
+#include "background_workers.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
 #include "migration_runner.hpp"
@@ -19,11 +20,9 @@
 #include "tenant_migrations.hpp"
 
 extern "C" {
-#include "catalog/pg_authid.h"
 #include "catalog/pg_index.h"
 #include "parser/analyze.h"
 #include "pgstat.h"
-#include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "tcop/pquery.h"
@@ -634,20 +633,6 @@ void worker_body(WorkerShared* shared) noexcept {
     shared->finished = true;
 }
 
-// The role a worker can connect as: the current one, unless it may not log
-// in and the server is older than 17 (BGWORKER_BYPASS_ROLELOGINCHECK): then
-// the session's, who did log in; the worker then acts as the current one.
-Oid login_role() {
-    Oid role = GetUserId();
-#ifndef BGWORKER_BYPASS_ROLELOGINCHECK
-    HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
-    bool can_login = HeapTupleIsValid(tuple) && reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple))->rolcanlogin;
-    if (HeapTupleIsValid(tuple)) ReleaseSysCache(tuple);
-    if (!can_login) role = GetSessionUserId();
-#endif
-    return role;
-}
-
 // The segment and the worker of one wait; both let go on every path, the
 // worker stopped (and waited for) unless it finished.
 class WorkerRun {
@@ -692,7 +677,7 @@ void migrate_rest_in_worker(const std::string& tenant, std::optional<std::int64_
         memset(memory, 0, sizeof(WorkerShared));
         memory->database = MyDatabaseId;
         memory->user = GetUserId();
-        memory->login_role = login_role();
+        memory->login_role = role_to_connect_as();
         strlcpy(memory->lock_timeout, GetConfigOption("lock_timeout", false, false),
                 sizeof memory->lock_timeout);
         return memory;
@@ -702,18 +687,11 @@ void migrate_rest_in_worker(const std::string& tenant, std::optional<std::int64_
     strlcpy(shared->tenant, tenant.c_str(), sizeof shared->tenant);
 
     bool started = call_postgres([&] {
-        BackgroundWorker worker;
-        memset(&worker, 0, sizeof(worker));
-        worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        worker.bgw_restart_time = BGW_NEVER_RESTART;
-        snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_tenancy");
-        snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name),
-                 "tenancy_online_migration_main");
-        snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_tenancy online migration of \"%s\"",
-                 shared->tenant);
-        snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_tenancy online migration");
-        worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(run.segment_));
+        char name[BGW_MAXLEN];
+        snprintf(name, sizeof name, "pg_tenancy online migration of \"%s\"", shared->tenant);
+        BackgroundWorker worker =
+            describe_worker("tenancy_online_migration_main", "pg_tenancy online migration", name,
+                            UInt32GetDatum(dsm_segment_handle(run.segment_)));
         worker.bgw_notify_pid = MyProcPid;
         MemoryContext previous = MemoryContextSwitchTo(TopMemoryContext);
         bool registered = RegisterDynamicBackgroundWorker(&worker, &run.handle_);

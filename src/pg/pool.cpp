@@ -18,6 +18,7 @@
 #include "../core/tenant_name.hpp"
 #include "applied_migrations.hpp"
 #include "arguments.hpp"
+#include "background_workers.hpp"
 #include "citus.hpp"
 #include "error_boundary.hpp"
 #include "migration_registry.hpp"
@@ -30,8 +31,6 @@
 #include "tenant_migrations.hpp"
 
 extern "C" {
-#include "catalog/pg_authid.h"
-#include "postmaster/bgworker.h"
 }
 
 namespace tenancy::pg::pool {
@@ -435,20 +434,8 @@ bool refill_one() {
 }
 
 void request_refill() {
-    // The worker connects as the current role, which may lack LOGIN (a role
-    // reached by SET ROLE): then as the session's role, who logged in and
-    // may act for what the current role may. PostgreSQL 17+ lets a worker
-    // connect as a role without LOGIN.
-    refill_role = call_postgres([] {
-        Oid role = GetUserId();
-#ifndef BGWORKER_BYPASS_ROLELOGINCHECK
-        HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
-        bool can_login = HeapTupleIsValid(tuple) && reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple))->rolcanlogin;
-        if (HeapTupleIsValid(tuple)) ReleaseSysCache(tuple);
-        if (!can_login) role = GetSessionUserId();
-#endif
-        return role;
-    });
+    // The worker acts for the current role (background_workers.hpp).
+    refill_role = call_postgres([] { return role_to_connect_as(); });
 }
 
 }  // namespace tenancy::pg::pool

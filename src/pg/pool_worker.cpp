@@ -10,13 +10,13 @@
 // everything and raises it as a PostgreSQL ERROR once the catch block has
 // ended (in a background worker that ends the worker); the frames around it
 // hold no C++ object.
+#include "background_workers.hpp"
 #include "error_boundary.hpp"
 #include "pool.hpp"
 #include "spi.hpp"
 
 extern "C" {
 #include "pgstat.h"
-#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 }
 
@@ -53,16 +53,8 @@ void launch_pool_worker(Oid role) {
         pfree(last_worker);
         last_worker = nullptr;
     }
-    BackgroundWorker worker;
-    memset(&worker, 0, sizeof(worker));
-    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = BGW_NEVER_RESTART;
-    snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_tenancy");
-    snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "tenancy_pool_worker_main");
-    snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_tenancy pool refill");
-    snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_tenancy pool refill");
-    worker.bgw_main_arg = ObjectIdGetDatum(role);
+    BackgroundWorker worker = describe_worker("tenancy_pool_worker_main", "pg_tenancy pool refill",
+                                              "pg_tenancy pool refill", ObjectIdGetDatum(role));
     memcpy(worker.bgw_extra, &MyDatabaseId, sizeof(Oid));
     worker.bgw_notify_pid = 0;
 
