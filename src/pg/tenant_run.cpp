@@ -105,6 +105,19 @@ std::exception_ptr run_in_subtransaction(const std::string& tenant, const RunOpt
 
 }  // namespace
 
+namespace {
+
+// The tenant failed: the outcome says why, and so does its last_error.
+void record_failure(const std::string& tenant, const std::exception_ptr& failure,
+                    TenantOutcome& outcome) {
+    outcome.kind = TenantOutcome::failed;
+    outcome.error = describe_error(failure);
+    outcome.failure = failure;
+    registry::set_last_error(tenant, outcome.error);
+}
+
+}  // namespace
+
 const char* procedure_name(const RunOptions& options) {
     return options.direction == Direction::up ? "migrate_all" : "rollback_all";
 }
@@ -160,10 +173,7 @@ TenantOutcome run_one_tenant(const std::string& tenant, bool had_last_error, con
     std::exception_ptr failure = run_in_subtransaction(tenant, plan.options, ran, online_next);
     if (failure && ends_the_run(failure)) std::rethrow_exception(failure);
     if (failure) {
-        outcome.kind = TenantOutcome::failed;
-        outcome.error = describe_error(failure);
-        outcome.failure = failure;
-        registry::set_last_error(tenant, outcome.error);
+        record_failure(tenant, failure, outcome);
     } else {
         outcome.kind = ran > 0 ? TenantOutcome::changed : TenantOutcome::up_to_date;
         outcome.online_next = online_next;
@@ -193,10 +203,7 @@ void record_rest_of_tenant(const std::string& tenant, bool had_last_error,
                            const std::exception_ptr& failure, TenantOutcome& outcome) {
     outcome.online_next = false;
     if (failure) {
-        outcome.kind = TenantOutcome::failed;
-        outcome.error = describe_error(failure);
-        outcome.failure = failure;
-        registry::set_last_error(tenant, outcome.error);
+        record_failure(tenant, failure, outcome);
     } else {
         outcome.kind = TenantOutcome::changed;
         if (had_last_error) registry::set_last_error(tenant, std::nullopt);
