@@ -13,19 +13,9 @@ start_citus_nodes
 error_of() {
     on "$1" "$2" -v VERBOSITY=verbose 2>&1 | sed -n 's/^ERROR: *\([0-9A-Z]\{5\}\): \(.*\)/\1: \2/p' | head -1
 }
-# check_on NODE DESCRIPTION EXPECTED QUERY
+# check_on NODE DESCRIPTION EXPECTED QUERY: check, on one node.
 check_on() {
-    local node=$1 description=$2 expected=$3 query=$4 actual
-    actual=$(on "$node" "$query" 2>&1) || true
-    if [ "$actual" = "$expected" ]; then
-        checks_passed=$((checks_passed + 1))
-        echo "     ok - $description"
-    else
-        checks_failed=$((checks_failed + 1))
-        echo "     not ok - $description"
-        echo "       expected: $expected"
-        echo "       got:      $actual"
-    fi
+    check_value "$2" "$3" "$(on "$1" "$4" 2>&1 || true)"
 }
 # call_on NODE LEVEL STATEMENT: the statement alone (a CALL with workers
 # refuses a transaction block), with messages of LEVEL and above shown.

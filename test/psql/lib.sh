@@ -25,8 +25,12 @@ value_of() {
 
 # check DESCRIPTION EXPECTED QUERY: passes when QUERY returns EXPECTED.
 check() {
-    local description=$1 expected=$2 query=$3 actual
-    actual=$(value_of "$query" 2>&1) || true
+    check_value "$1" "$2" "$(value_of "$3" 2>&1 || true)"
+}
+
+# check_value DESCRIPTION EXPECTED ACTUAL: passes when ACTUAL is EXPECTED.
+check_value() {
+    local description=$1 expected=$2 actual=$3
     if [ "$actual" = "$expected" ]; then
         checks_passed=$((checks_passed + 1))
         echo "     ok - $description"
