@@ -1,6 +1,7 @@
 #include "applied_migrations.hpp"
 
 #include <algorithm>
+#include <new>
 
 #include "arguments.hpp"
 #include "citus.hpp"
@@ -105,6 +106,32 @@ bool keeps(const VersionFilter* keep, std::int64_t version) {
 
 // Reads the table; called inside call_postgres(). rows is appended to only
 // between PostgreSQL calls that cannot fail with the scan open.
+// The directory of the PeekDirectory alive, if any.
+const CatalogDirectory* peek_directory = nullptr;
+
+// Whether the open relation is still the schema's versions table: a
+// directory read earlier may name a table renamed or moved since (it cannot
+// be renamed while we hold its lock).
+bool is_versions_table_of(Relation relation, Oid schema) {
+    return relation->rd_rel->relnamespace == schema &&
+           strcmp(NameStr(relation->rd_rel->relname), schema_migrations::table_name()) == 0;
+}
+
+// A peek's open_versions_table(): the PeekDirectory's table if it still is
+// the schema's versions table, else the one the catalog names now.
+TableState open_for_peek(Oid schema, VersionsTable& table) {
+    Oid listed = peek_directory != nullptr ? peek_directory->versions_table(schema) : InvalidOid;
+    if (OidIsValid(listed)) {
+        TableState state = open_versions_table(schema, listed, Check::nothing, false, table);
+        if (state != TableState::readable && state != TableState::no_table) return state;
+        if (state == TableState::readable) {
+            if (is_versions_table_of(table.relation, schema)) return state;
+            close_versions_table(table, true);
+        }
+    }
+    return open_versions_table(schema, Check::nothing, false, table);
+}
+
 TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration>& rows,
                  const VersionFilter* keep) {
     Oid schema = get_namespace_oid(tenant, true);
@@ -112,7 +139,9 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
 
     VersionsTable table;
     Check check = mode == ReadMode::for_query ? caller_check() : Check::nothing;
-    switch (open_versions_table(schema, check, mode != ReadMode::peek, table)) {
+    TableState state = mode == ReadMode::peek ? open_for_peek(schema, table)
+                                              : open_versions_table(schema, check, true, table);
+    switch (state) {
         case TableState::readable: break;
         case TableState::no_schema: return TenantTable::no_schema;
         case TableState::no_table: return TenantTable::no_table;
@@ -248,13 +277,17 @@ void CatalogDirectory::read() {
     systable_endscan(scan);
     table_close(namespaces, AccessShareLock);
 
+    read_versions_tables();
+}
+
+void CatalogDirectory::read_versions_tables() {
     int allocated = 1024;
     tables_ = static_cast<TableEntry*>(palloc(allocated * sizeof(TableEntry)));
     Relation classes = table_open(RelationRelationId, AccessShareLock);
     ScanKeyData key;
     ScanKeyInit(&key, Anum_pg_class_relname, BTEqualStrategyNumber, F_NAMEEQ,
                 CStringGetDatum(schema_migrations::table_name()));
-    scan = systable_beginscan(classes, ClassNameNspIndexId, true, nullptr, 1, &key);
+    SysScanDesc scan = systable_beginscan(classes, ClassNameNspIndexId, true, nullptr, 1, &key);
     for (HeapTuple tuple; (tuple = systable_getnext(scan)) != nullptr;) {
         auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
         if (table_count_ == allocated) {
@@ -270,7 +303,7 @@ void CatalogDirectory::read() {
 
 const SchemaEntry* CatalogDirectory::schema(const char* name) const {
     // The key is a NameData: a longer name matches no schema.
-    if (strlen(name) >= NAMEDATALEN) return nullptr;
+    if (schemas_ == nullptr || strlen(name) >= NAMEDATALEN) return nullptr;
     char key[NAMEDATALEN] = {};
     strlcpy(key, name, NAMEDATALEN);
     return static_cast<SchemaEntry*>(hash_search(schemas_, key, HASH_FIND, nullptr));
@@ -281,6 +314,34 @@ Oid CatalogDirectory::versions_table(Oid schema) const {
     auto* found = static_cast<TableEntry*>(
         bsearch(&probe, tables_, table_count_, sizeof(TableEntry), compare_table_entries));
     return found != nullptr ? found->relid : InvalidOid;
+}
+
+PeekDirectory::PeekDirectory() : context_(nullptr), outer_(peek_directory) {
+    call_postgres([&] {
+        context_ = AllocSetContextCreate(TopMemoryContext, "pg_tenancy peek directory",
+                                         ALLOCSET_DEFAULT_SIZES);
+        MemoryContext caller = MemoryContextSwitchTo(context_);
+        PG_TRY();
+        {
+            auto* directory = new (palloc(sizeof(CatalogDirectory))) CatalogDirectory();
+            directory->read_versions_tables();
+            peek_directory = directory;
+        }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller);
+            MemoryContextDelete(context_);
+            context_ = nullptr;
+            PG_RE_THROW();
+        }
+        PG_END_TRY();
+        MemoryContextSwitchTo(caller);
+    });
+}
+
+PeekDirectory::~PeekDirectory() {
+    peek_directory = outer_;
+    if (context_ != nullptr) MemoryContextDelete(context_);
 }
 
 Check caller_check() {

@@ -121,6 +121,8 @@ public:
     // Reads pg_namespace, and pg_class's (relname, relnamespace) index for
     // the tables named like the versions table.
     void read();
+    // Reads only the latter: versions_table() answers, schema() does not.
+    void read_versions_tables();
     // nullptr when no schema has that name.
     const SchemaEntry* schema(const char* name) const;
     // The schema's versions table, InvalidOid when it has none.
@@ -136,6 +138,25 @@ private:
     int table_count_ = 0;
 };
 
+
+// While one lives, migrate_all's peeks (ReadMode::peek) find each schema's
+// versions table in a CatalogDirectory read when the run starts, instead of
+// missing the catalog cache for every tenant. The run lasts: a table found
+// in it counts only if, once opened and locked, it is still the one named
+// like the versions table in that schema; otherwise, and for a schema it
+// does not list, the catalog is asked as before. The schema itself is
+// always looked up by name at the time of the peek. Nested ones stack.
+class PeekDirectory {
+public:
+    PeekDirectory();  // reads the catalog: call where a PostgreSQL error may be raised
+    ~PeekDirectory();
+    PeekDirectory(const PeekDirectory&) = delete;
+    PeekDirectory& operator=(const PeekDirectory&) = delete;
+
+private:
+    MemoryContext context_;  // kept beyond the run's per-tenant commits
+    const CatalogDirectory* outer_;
+};
 
 // Closes the table, lets its lock go and, with forget, drops its relcache
 // entry when nothing else uses it, so a walk over many tenants leaves no

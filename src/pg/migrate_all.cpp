@@ -26,6 +26,7 @@
 // its query the tenant and version it is on.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -477,7 +478,10 @@ void run_tenants_in_caller(CallerRun& c) {
     });
     BusyTenant busy;
     int index;
+    // Read once there is a tenant to peek at (often none is left after workers).
+    std::optional<PeekDirectory> peek_directory;
     while (!stopped(c.run) && (index = claim(c.run, busy)) >= 0) {
+        if (!peek_directory) peek_directory.emplace();
         MemoryContextSwitchTo(tenant_context);
         TenantOutcome outcome = run_claimed(c.run, index, busy, c.plan, true);
         MemoryContextSwitchTo(run_context);
@@ -787,15 +791,17 @@ void apply_caller_settings(SharedRun* run) {
                     PGC_SUSET, PGC_S_SESSION);
 }
 
-// The worker's plan, made in its first transaction. The error boundary: each
-// step catches everything, publishes it for the caller, and raises it once
-// the catch block has ended (ending the worker).
-RunPlan* worker_plan(SharedRun* run) {
+// The worker's plan, and the directory of versions tables for its peeks,
+// made in its first transaction. The error boundary: each step catches
+// everything, publishes it for the caller, and raises it once the catch
+// block has ended (ending the worker).
+RunPlan* worker_plan(SharedRun* run, std::unique_ptr<PeekDirectory>& peek_directory) {
     PendingError pending;
     try {
         spi::connect();
         auto* plan = new RunPlan(make_run_plan(options_of(run)));
         spi::finish();
+        peek_directory = std::make_unique<PeekDirectory>();
         return plan;
     } catch (...) {
         publish_current_error(run);
@@ -945,7 +951,8 @@ void tenancy_migration_worker_main(Datum main_arg) {
     if (run->role != run->session_user) SetCurrentRoleId(run->role, superuser_arg(run->role));
     PushActiveSnapshot(GetTransactionSnapshot());
     apply_caller_settings(run);
-    RunPlan* plan = worker_plan(run);
+    std::unique_ptr<PeekDirectory> peek_directory;
+    RunPlan* plan = worker_plan(run, peek_directory);
     PopActiveSnapshot();
     CommitTransactionCommand();
 
@@ -973,6 +980,7 @@ void tenancy_migration_worker_main(Datum main_arg) {
     pg_atomic_write_u32(&run->worker[worker].exited, 1);
     wake_caller(run);
     delete plan;
+    peek_directory.reset();
     dsm_detach(segment);
     proc_exit(0);
 }
