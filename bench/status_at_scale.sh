@@ -4,10 +4,12 @@
 # with CALL tenancy.migrate_all() finding nothing to do, over TENANTS
 # one-table tenants holding 20 applied versions each. Each call runs in a new
 # session; the session's memory after the call is read from
-# pg_backend_memory_contexts. Rows go to the client (psql, unaligned, into
-# /dev/null); "migration_status, counted" counts its rows in the server, to
-# tell the reader's cost from the transfer of 20 rows per tenant, and
-# "migration_status, libpq" has pgbench receive the rows without printing them.
+# pg_backend_memory_contexts. A call's time is psql's \timing: from sending
+# the statement until its whole result has arrived (psql then prints the rows
+# into /dev/null, which is not counted). "migration_status, counted" counts
+# its rows in the server, to tell the reader's cost from the transfer of 20
+# rows per tenant, and "migration_status, libpq" is pgbench's latency for the
+# same SELECT.
 # Usage: status_at_scale.sh [TENANTS] [RUNS]   (100000 for the large case)
 source "$(dirname "$0")/lib.sh"
 tenants=${1:-10000}
@@ -52,24 +54,25 @@ psql -X -q -d "$db" -c CHECKPOINT
 
 psql -X -q -d "$db" -c "CREATE TABLE bench (arm text, run int, seconds float8, cache_kb bigint, backend_kb bigint)"
 arm() {
-    local name=$1 statement=$2 run=$3
-    psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
+    local name=$1 statement=$2 run=$3 output milliseconds memory
+    output=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" <<SQL
 SET client_min_messages = warning;
-\pset format unaligned
-SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 \o /dev/null
+\timing on
 $statement;
+\timing off
 \o
-SELECT extract(epoch FROM clock_timestamp()) AS t1 \gset
-SELECT (SELECT total_bytes FROM pg_backend_memory_contexts WHERE name = 'CacheMemoryContext') / 1024 AS cache_kb,
-       (SELECT sum(total_bytes) FROM pg_backend_memory_contexts) / 1024 AS backend_kb \gset
-INSERT INTO bench VALUES ('$name', $run, :t1 - :t0, :cache_kb, :backend_kb);
+SELECT (SELECT total_bytes FROM pg_backend_memory_contexts WHERE name = 'CacheMemoryContext') / 1024,
+       (SELECT sum(total_bytes) FROM pg_backend_memory_contexts) / 1024;
 SQL
+)
+    milliseconds=$(sed -n 's/^Time: \([0-9.]*\) ms.*$/\1/p' <<<"$output")
+    memory=$(grep -v '^Time: ' <<<"$output" | tr '|' ',')
+    psql -X -q -d "$db" -c "INSERT INTO bench VALUES ('$name', $run, $milliseconds / 1000.0, $memory)"
 }
 
-# The same rows received by a client that does not print them: pgbench's
-# latency for the statement (libpq receives every row, as a driver does),
-# where psql also formats each row into /dev/null once it has them all.
+# The same rows received by another client: pgbench's latency for the
+# statement (libpq receives every row, as a driver does).
 received_arm() {
     local name=$1 statement=$2 run=$3 script latency
     script=$(mktemp)
