@@ -104,34 +104,19 @@ bool keeps(const VersionFilter* keep, std::int64_t version) {
     return std::binary_search(keep->versions.begin(), keep->versions.end(), version);
 }
 
-// Reads the table; called inside call_postgres(). rows is appended to only
-// between PostgreSQL calls that cannot fail with the scan open.
 // The directory of the PeekDirectory alive, if any.
 const CatalogDirectory* peek_directory = nullptr;
 
-// Whether the open relation is still the schema's versions table: a
-// directory read earlier may name a table renamed or moved since (it cannot
-// be renamed while we hold its lock).
+// Whether the open relation is the schema's versions table: a relid found
+// earlier (in a directory, or before waiting for the lock) may name a table
+// renamed or moved since. Once we hold its lock, it cannot be.
 bool is_versions_table_of(Relation relation, Oid schema) {
     return relation->rd_rel->relnamespace == schema &&
            strcmp(NameStr(relation->rd_rel->relname), schema_migrations::table_name()) == 0;
 }
 
-// A peek's open_versions_table(): the PeekDirectory's table if it still is
-// the schema's versions table, else the one the catalog names now.
-TableState open_for_peek(Oid schema, VersionsTable& table) {
-    Oid listed = peek_directory != nullptr ? peek_directory->versions_table(schema) : InvalidOid;
-    if (OidIsValid(listed)) {
-        TableState state = open_versions_table(schema, listed, Check::nothing, false, table);
-        if (state != TableState::readable && state != TableState::no_table) return state;
-        if (state == TableState::readable) {
-            if (is_versions_table_of(table.relation, schema)) return state;
-            close_versions_table(table, true);
-        }
-    }
-    return open_versions_table(schema, Check::nothing, false, table);
-}
-
+// Reads the table; called inside call_postgres(). rows is appended to only
+// between PostgreSQL calls that cannot fail with the scan open.
 TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration>& rows,
                  const VersionFilter* keep) {
     Oid schema = get_namespace_oid(tenant, true);
@@ -139,8 +124,14 @@ TenantTable scan(const char* tenant, ReadMode mode, std::vector<AppliedMigration
 
     VersionsTable table;
     Check check = mode == ReadMode::for_query ? caller_check() : Check::nothing;
-    TableState state = mode == ReadMode::peek ? open_for_peek(schema, table)
-                                              : open_versions_table(schema, check, true, table);
+    TableState state =
+        mode == ReadMode::peek
+            ? open_listed_versions_table(schema,
+                                         peek_directory != nullptr
+                                             ? peek_directory->versions_table(schema)
+                                             : InvalidOid,
+                                         Check::nothing, false, table)
+            : open_versions_table(schema, check, true, table);
     switch (state) {
         case TableState::readable: break;
         case TableState::no_schema: return TenantTable::no_schema;
@@ -200,8 +191,30 @@ constexpr unsigned tenants_between_cache_looks = 256;
 }  // namespace
 
 TableState open_versions_table(Oid schema, Check check, bool wait, VersionsTable& table) {
-    return open_versions_table(schema, get_relname_relid(schema_migrations::table_name(), schema),
-                               check, wait, table);
+    // Looked up again when the table found was renamed or replaced while we
+    // waited for its lock, as PostgreSQL's RangeVarGetRelidExtended() does.
+    for (;;) {
+        TableState state = open_versions_table(
+            schema, get_relname_relid(schema_migrations::table_name(), schema), check, wait, table);
+        if (state != TableState::readable || is_versions_table_of(table.relation, schema))
+            return state;
+        close_versions_table(table, true);
+        CHECK_FOR_INTERRUPTS();
+    }
+}
+
+TableState open_listed_versions_table(Oid schema, Oid listed, Check check, bool wait,
+                                      VersionsTable& table) {
+    if (OidIsValid(listed)) {
+        TableState state = open_versions_table(schema, listed, check, wait, table);
+        if (state == TableState::readable) {
+            if (is_versions_table_of(table.relation, schema)) return state;
+            close_versions_table(table, true);
+        } else if (state != TableState::no_table) {
+            return state;
+        }
+    }
+    return open_versions_table(schema, check, wait, table);
 }
 
 TableState open_versions_table(Oid schema, Oid relid, Check check, bool wait, VersionsTable& table) {

@@ -101,8 +101,15 @@ Check caller_check();
 // table's lock (else `locked`). Never raises for what it finds.
 TableState open_versions_table(Oid schema, Check check, bool wait, VersionsTable& table);
 
-// The same, for a table already found (relid; InvalidOid: there is none).
+// The same, for a table already found (relid; InvalidOid: there is none),
+// whatever its name (a Citus shard's is not the versions table's).
 TableState open_versions_table(Oid schema, Oid relid, Check check, bool wait, VersionsTable& table);
+
+// The table a CatalogDirectory listed for the schema (InvalidOid: none), if
+// once locked it still is the schema's versions table; otherwise the one
+// the catalog names now. The directory may be older than the statement.
+TableState open_listed_versions_table(Oid schema, Oid listed, Check check, bool wait,
+                                      VersionsTable& table);
 
 // Every schema and every schema's versions table, each found by one catalog
 // scan at the start of a walk over all tenants, where looking each tenant up

@@ -305,8 +305,8 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
     VersionsTable table;
     TableState state = TableState::no_schema;
     if (entry != nullptr)
-        state = open_versions_table(schema, walk.directory->versions_table(schema),
-                                    walk.check, false, table);
+        state = open_listed_versions_table(schema, walk.directory->versions_table(schema),
+                                           walk.check, false, table);
     else if (OidIsValid(schema))
         state = open_versions_table(schema, walk.check, false, table);
     TenantReading reading;
