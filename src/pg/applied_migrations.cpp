@@ -98,12 +98,6 @@ bool find_ecto_columns(Relation relation, VersionsTable& table) {
                      "version bigint PRIMARY KEY, inserted_at timestamp(0).")));
 }
 
-bool keeps(const VersionFilter* keep, std::int64_t version) {
-    if (keep == nullptr) return true;
-    if (keep->above && version > *keep->above) return true;
-    return std::binary_search(keep->versions.begin(), keep->versions.end(), version);
-}
-
 // The directory of the PeekDirectory alive, if any.
 const CatalogDirectory* peek_directory = nullptr;
 
@@ -406,19 +400,26 @@ void CatalogCacheBudget::note() {
     cache_baseline = cache_bytes_in_use();
 }
 
+bool keeps(const VersionFilter* keep, std::int64_t version) {
+    if (keep == nullptr) return true;
+    if (keep->above && version > *keep->above) return true;
+    return std::binary_search(keep->versions.begin(), keep->versions.end(), version);
+}
+
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
                                     std::vector<AppliedMigration>& rows,
                                     const VersionFilter* keep) {
+    VersionFilter sorted;
+    if (keep != nullptr && !std::is_sorted(keep->versions.begin(), keep->versions.end())) {
+        sorted = *keep;
+        std::sort(sorted.versions.begin(), sorted.versions.end());
+        keep = &sorted;
+    }
     TenantTable through_citus;
     if (citus::read_through_citus(tenant, mode == ReadMode::peek, keep, rows, through_citus))
         return through_citus;
     rows.clear();
-    VersionFilter sorted;
-    if (keep) {
-        sorted = *keep;
-        std::sort(sorted.versions.begin(), sorted.versions.end());
-    }
-    return call_postgres([&] { return scan(tenant.c_str(), mode, rows, keep ? &sorted : nullptr); });
+    return call_postgres([&] { return scan(tenant.c_str(), mode, rows, keep); });
 }
 
 }  // namespace tenancy::pg

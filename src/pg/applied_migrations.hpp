@@ -51,6 +51,10 @@ struct VersionFilter {
     std::optional<std::int64_t> above;   // and every applied version above this one
 };
 
+// Whether the filter keeps the version; nullptr keeps every one. Its
+// versions must be sorted (read_applied_migrations() sorts them).
+bool keeps(const VersionFilter* keep, std::int64_t version);
+
 TenantTable read_applied_migrations(const std::string& tenant, ReadMode mode,
                                     std::vector<AppliedMigration>& rows,
                                     const VersionFilter* keep = nullptr);

@@ -330,16 +330,6 @@ void refuse_distributed_managed_table(Oid relid, const std::string& qualified_na
         "Manage tenants from a table on the coordinator: a plain table or a Citus local table.");
 }
 
-namespace {
-
-bool keeps(const VersionFilter* keep, std::int64_t version) {
-    if (keep == nullptr) return true;
-    if (keep->above && version > *keep->above) return true;
-    return std::find(keep->versions.begin(), keep->versions.end(), version) != keep->versions.end();
-}
-
-}  // namespace
-
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
                         std::vector<AppliedMigration>& rows, TenantTable& result) {
     if (!loaded()) return false;

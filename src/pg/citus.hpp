@@ -63,7 +63,8 @@ bool distributed_table(Oid relid);
 // applied versions is a Citus table (the coordinator's copy of a distributed
 // table is an empty shell): for a peek, from what PrefetchedVersions read
 // when it has the tenant, otherwise through Citus' executor. False, with
-// nothing done, for any other table (read it directly then).
+// nothing done, for any other table (read it directly then). keep as
+// keeps() reads it: its versions sorted.
 bool read_through_citus(const std::string& tenant, bool peek, const VersionFilter* keep,
                         std::vector<AppliedMigration>& rows, TenantTable& result);
 
