@@ -1,5 +1,7 @@
 #include "tenant_run.hpp"
 
+#include <algorithm>
+
 #include "online_migration.hpp"
 
 #include <fmt/format.h>
@@ -63,6 +65,8 @@ VersionFilter relevant_versions(const std::vector<core::RegisteredVersion>& regi
         return relevant;
     }
     for (const core::RegisteredVersion& version : registered) relevant.versions.push_back(version.version);
+    // Sorted once here, as keeps() reads them, rather than for every tenant.
+    std::sort(relevant.versions.begin(), relevant.versions.end());
     return relevant;
 }
 
