@@ -18,16 +18,20 @@
 //     "<i> -"                    not read (gone, locked, forbidden, malformed,
 //                                too long)
 // where <i> is the shard's position in the arguments, from 1.
+#include <optional>
 #include <string>
+#include <vector>
 
+#include <fmt/format.h>
+
+#include "../core/error.hpp"
 #include "applied_migrations.hpp"
+#include "arguments.hpp"
 #include "citus.hpp"
 #include "error_boundary.hpp"
 
 extern "C" {
-#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
-#include "utils/array.h"
 }
 
 namespace tenancy::pg {
@@ -37,16 +41,6 @@ namespace {
 constexpr int max_rows_per_shard = 10000;
 // Far below the 1 GB a text value may hold: the shards past it are not read.
 constexpr int max_answer_bytes = 256 * 1024 * 1024;
-
-// The elements of a text[] argument, NULLs as nullptr; in the current context.
-void text_elements(ArrayType* array, char**& values, int& count) {
-    Datum* datums = nullptr;
-    bool* nulls = nullptr;
-    deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &datums, &nulls, &count);
-    values = static_cast<char**>(palloc0(Max(count, 1) * sizeof(char*)));
-    for (int i = 0; i < count; i++)
-        if (!nulls[i]) values[i] = TextDatumGetCString(datums[i]);
-}
 
 // One shard's line, appended to answer (allocated in the caller's context).
 void read_shard(int position, const char* schema_name, const char* table_name, Check check,
@@ -106,15 +100,14 @@ PG_FUNCTION_INFO_V1(tenancy_shard_applied_versions);
 Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
     return guard_entry([&] {
         citus::refuse_off_citus(fcinfo);
+        std::vector<std::optional<std::string>> schemas = text_array_argument(fcinfo, 0, "schemas");
+        std::vector<std::optional<std::string>> tables = text_array_argument(fcinfo, 1, "tables");
+        if (schemas.size() != tables.size())
+            throw tenancy::core::Error(
+                tenancy::core::sqlstate::invalid_parameter_value,
+                "schemas and tables must have as many elements",
+                fmt::format("schemas has {}, tables {}.", schemas.size(), tables.size()));
         return call_postgres([&] {
-            char **schemas = nullptr, **tables = nullptr;
-            int schema_count = 0, table_count = 0;
-            text_elements(PG_GETARG_ARRAYTYPE_P(0), schemas, schema_count);
-            text_elements(PG_GETARG_ARRAYTYPE_P(1), tables, table_count);
-            if (schema_count != table_count)
-                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                                errmsg("schemas and tables must have as many elements"),
-                                errdetail("schemas has %d, tables %d.", schema_count, table_count)));
             Check check = caller_check();
             StringInfoData answer;
             initStringInfo(&answer);
@@ -122,10 +115,11 @@ Datum tenancy_shard_applied_versions(PG_FUNCTION_ARGS) {
             MemoryContext shard_context = AllocSetContextCreate(
                 caller_context, "pg_tenancy shard versions", ALLOCSET_DEFAULT_SIZES);
             CatalogCacheBudget budget;
-            for (int i = 0; i < schema_count; i++) {
+            for (std::size_t i = 0; i < schemas.size(); i++) {
                 CHECK_FOR_INTERRUPTS();
                 MemoryContextSwitchTo(shard_context);
-                read_shard(i + 1, schemas[i], tables[i], check, &answer);
+                read_shard(static_cast<int>(i + 1), schemas[i] ? schemas[i]->c_str() : nullptr,
+                           tables[i] ? tables[i]->c_str() : nullptr, check, &answer);
                 MemoryContextSwitchTo(caller_context);
                 MemoryContextReset(shard_context);
                 budget.note();

@@ -114,6 +114,9 @@ check_on "$org_2_node" "and shows nothing of a shard the caller may not read" "1
 check_output "the reader refuses arrays of different lengths with 22023" \
     "^22023: schemas and tables must have as many elements$" \
     "$(error_of "$org_2_node" "SELECT tenancy._shard_applied_versions(ARRAY['a'], ARRAY['b', 'c'])")"
+check_output "and a two-dimensional array with 2202E" \
+    "^2202E: schemas must be a one-dimensional array$" \
+    "$(error_of "$org_2_node" "SELECT tenancy._shard_applied_versions(ARRAY[['a'], ['b']], ARRAY['c', 'd'])")"
 other_node=worker1
 [ "$org_2_node" = worker1 ] && other_node=worker2
 check_on "$other_node" "nor of a shard the node does not hold" "1 -" \
