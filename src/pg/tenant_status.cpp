@@ -342,31 +342,27 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                     break;
         }
     }
-    int seen_count = reading.seen_count;
-    bool has_version = reading.has_version;
-    int64 highest = reading.highest;
-    bool* seen = reading.seen;
-    AppliedRows& applied = reading.applied;
-
     bool known = state == TableState::readable || state == TableState::no_schema ||
                  state == TableState::no_table;
     if (walk.shape == Shape::tenants ||
-        (walk.shape == Shape::pending_tenants && known && seen_count < walk.registered.count)) {
-        if (walk.shape == Shape::pending_tenants) has_version = false;
-        Datum values[5] = {tenant, created_at, Int64GetDatum(highest),
-                           Int32GetDatum(walk.registered.count - seen_count), last_error};
-        bool nulls[5] = {false, !has_created_at, !has_version, !known,
+        (walk.shape == Shape::pending_tenants && known &&
+         reading.seen_count < walk.registered.count)) {
+        // pending_tenants() leaves the version NULL.
+        bool shows_version = reading.has_version && walk.shape == Shape::tenants;
+        Datum values[5] = {tenant, created_at, Int64GetDatum(reading.highest),
+                           Int32GetDatum(walk.registered.count - reading.seen_count), last_error};
+        bool nulls[5] = {false, !has_created_at, !shows_version, !known,
                          !has_last_error || !may_see_error(walk, schema, entry)};
         tuplestore_putvalues(walk.result, walk.descriptor, values, nulls);
     } else if (known) {
         // Applied and pending versions merged in version order, so that
         // migration_status()'s ORDER BY finds them sorted already.
-        finish_applied(applied);
+        finish_applied(reading.applied);
         AppliedRow row;
-        bool has_row = next_applied(applied, row);
+        bool has_row = next_applied(reading.applied, row);
         int pending = 0;
         for (;;) {
-            while (pending < walk.registered.count && seen[pending]) pending++;
+            while (pending < walk.registered.count && reading.seen[pending]) pending++;
             bool has_pending = pending < walk.registered.count;
             if (!has_row && !has_pending) break;
             if (has_pending &&
@@ -386,9 +382,9 @@ void read_tenant(const Walk& walk, Datum tenant, Datum created_at, bool has_crea
                 put_state(walk, tenant, row.version, Datum(0), false, walk.unregistered,
                           row.has_applied_at, TimestampGetDatum(row.applied_at));
             }
-            has_row = next_applied(applied, row);
+            has_row = next_applied(reading.applied, row);
         }
-        end_applied(applied);
+        end_applied(reading.applied);
     }
 }
 
