@@ -30,9 +30,6 @@
 #include "tenant_access.hpp"
 #include "tenant_migrations.hpp"
 
-extern "C" {
-}
-
 namespace tenancy::pg::pool {
 
 namespace {
